@@ -1,0 +1,1 @@
+"""files -> pyslang syntax -> facts -> classified profile. No AI, no terminal."""

@@ -1,0 +1,159 @@
+"""The profile: what ingest learns about a repository (SPEC section 2).
+
+Field names here are a contract read by other programs: keep them. Extra fields are welcome.
+All ``file`` values are POSIX paths relative to the repo root; ``line`` values are 1-based.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GitInfo(_Model):
+    commit: str | None = None
+    remote: str | None = None
+    dirty: bool = False
+
+
+class Span(_Model):
+    """Source range of a declaration: byte offsets [start, end) in the file, and its lines."""
+
+    start: int
+    end: int
+    line: int
+    end_line: int
+
+
+class ClassRef(_Model):
+    name: str
+    file: str
+    line: int
+    base_class: str | None = None
+
+
+class TestInfo(ClassRef):
+    is_base: bool = False
+    in_build: bool = True
+    sequences: list[str] = Field(default_factory=list)
+    # extras (not in the SPEC contract, used by build/eval)
+    is_virtual: bool = False
+    base_chain: list[str] = Field(default_factory=list)  # direct base first, up to uvm_test
+    span: Span | None = None
+
+
+class SequenceInfo(ClassRef):
+    is_virtual_sequence: bool = False
+    in_build: bool = True
+    base_chain: list[str] = Field(default_factory=list)
+    span: Span | None = None
+
+
+class ComponentInfo(ClassRef):
+    """sequence_items, agents, envs, drivers, monitors, scoreboards, sequencers."""
+
+
+class CovergroupInfo(_Model):
+    name: str
+    file: str
+    line: int
+    scope: str | None = None  # enclosing class or module
+    coverpoints: list[str] = Field(default_factory=list)
+    crosses: list[str] = Field(default_factory=list)
+
+
+class PackageInfo(_Model):
+    name: str
+    file: str
+    includes: list[str] = Field(default_factory=list)  # repo-relative resolved paths
+
+
+class NamedFile(_Model):
+    name: str
+    file: str
+
+
+class ClassDecl(_Model):
+    """Every class found (extra): the inheritance graph and source ranges cleaning needs."""
+
+    name: str
+    file: str
+    line: int
+    base_class: str | None = None
+    base_chain: list[str] = Field(default_factory=list)
+    is_virtual: bool = False
+    kind: str = "other"  # test|sequence|sequence_item|agent|env|driver|monitor|scoreboard|sequencer|other
+    in_build: bool = True
+    span: Span | None = None
+    scope: str | None = None  # enclosing package/module/class, when any
+
+
+class BuildInfo(_Model):
+    kind: Literal["makefile", "filelist", "fusesoc", "script", "none"] = "none"
+    files: list[str] = Field(default_factory=list)  # Makefiles, scripts, .core files
+    filelists: list[str] = Field(default_factory=list)
+    simulators: list[str] = Field(default_factory=list)
+    test_select: str | None = None  # e.g. "+UVM_TESTNAME", "make TEST=<name>"
+
+
+class CompileInfo(_Model):
+    """What a simulator adapter needs to compile the testbench (extra)."""
+
+    sources: list[str] = Field(default_factory=list)  # ordered, repo-relative
+    incdirs: list[str] = Field(default_factory=list)
+    defines: dict[str, str | None] = Field(default_factory=dict)
+    top_modules: list[str] = Field(default_factory=list)
+
+
+class Diagnostic(_Model):
+    file: str
+    line: int = 0
+    message: str
+
+
+class FileRecord(_Model):
+    """One analysed file (extra): used for the fingerprint and to notice changes since ingest."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    includes: list[str] = Field(default_factory=list)
+    in_build: bool = True
+
+
+class Profile(_Model):
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    repo_root: str
+    git: GitInfo | None = None
+    created_at: str
+    fingerprint: str
+
+    tests: list[TestInfo] = Field(default_factory=list)
+    sequences: list[SequenceInfo] = Field(default_factory=list)
+    sequence_items: list[ComponentInfo] = Field(default_factory=list)
+    agents: list[ComponentInfo] = Field(default_factory=list)
+    envs: list[ComponentInfo] = Field(default_factory=list)
+    drivers: list[ComponentInfo] = Field(default_factory=list)
+    monitors: list[ComponentInfo] = Field(default_factory=list)
+    scoreboards: list[ComponentInfo] = Field(default_factory=list)
+    sequencers: list[ComponentInfo] = Field(default_factory=list)
+    covergroups: list[CovergroupInfo] = Field(default_factory=list)
+    packages: list[PackageInfo] = Field(default_factory=list)
+    interfaces: list[NamedFile] = Field(default_factory=list)
+    modules: list[NamedFile] = Field(default_factory=list)
+    build: BuildInfo = Field(default_factory=BuildInfo)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+    # extras
+    classes: list[ClassDecl] = Field(default_factory=list)
+    compile: CompileInfo = Field(default_factory=CompileInfo)
+    files: list[FileRecord] = Field(default_factory=list)

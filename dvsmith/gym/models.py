@@ -1,0 +1,75 @@
+"""Files a build writes: task.json and build.json (SPEC section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dvsmith.ai.schema import Difficulty, MetadataSource
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CoverageTarget(_Model):
+    metric: str  # line|branch|expr|toggle|user|functional
+    oracle: float  # oracle's percentage (0..100)
+    target: float  # the percentage a candidate must reach
+    weight: float = 1.0
+
+
+class Acceptance(_Model):
+    """What the grader checks. Health is a gate; coverage is scored against targets."""
+
+    max_uvm_errors: int = 0
+    max_uvm_fatals: int = 0
+    require_test_started: bool = True
+    coverage_fraction: float = 0.9  # fraction of the oracle's coverage each metric must reach
+    coverage: list[CoverageTarget] = Field(default_factory=list)
+    functional_coverage: str = "unsupported"  # "unsupported" under Verilator, else "measured"
+    pass_score: float = 1.0
+    timeout_s: float = 300.0
+    notes: list[str] = Field(default_factory=list)
+
+
+class OracleResult(_Model):
+    passed: bool
+    reason: str = ""
+    uvm_errors: int | None = None
+    uvm_fatals: int | None = None
+    uvm_warnings: int | None = None
+    test_started: bool = False
+    coverage: dict[str, float] = Field(default_factory=dict)
+    sim_time: str | None = None
+    wall_s: float = 0.0
+    log: str | None = None
+
+
+class Task(_Model):
+    id: str
+    test_name: str
+    title: str
+    difficulty: Difficulty
+    difficulty_reason: str
+    description: str
+    goal: str
+    hints: list[str]
+    covergroups: list[str] = Field(default_factory=list)
+    sequences: list[str] = Field(default_factory=list)
+    files_to_write: list[str] = Field(default_factory=list)  # paths in gym/
+    test_select: str = ""  # e.g. +UVM_TESTNAME=foo_test
+    acceptance: Acceptance = Field(default_factory=Acceptance)
+    metadata_source: MetadataSource = "offline"
+    content_hash: str = ""
+    # extras
+    test_file: str = ""
+    base_class: str | None = None
+    removed_classes: list[str] = Field(default_factory=list)
+    removed_files: list[str] = Field(default_factory=list)
+    removed_references: list[dict[str, Any]] = Field(default_factory=list)
+    oracle_files: list[str] = Field(default_factory=list)  # paths under oracle/ID/
+    valid: bool = True
+    invalid_reason: str | None = None
+    oracle_result: OracleResult | None = None

@@ -1,0 +1,98 @@
+"""Where dvsmith keeps its data, and atomic file writes.
+
+Everything lives under the platformdirs user dirs for app ``dvsmith``; the environment variable
+``DVSMITH_HOME`` moves all of it (profiles, caches, logs) under one folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import platformdirs
+
+APP = "dvsmith"
+
+
+def home() -> Path | None:
+    value = os.environ.get("DVSMITH_HOME")
+    return Path(value).expanduser().resolve() if value else None
+
+
+def data_dir() -> Path:
+    h = home()
+    return (h / "data") if h else Path(platformdirs.user_data_dir(APP))
+
+
+def cache_dir() -> Path:
+    h = home()
+    return (h / "cache") if h else Path(platformdirs.user_cache_dir(APP))
+
+
+def log_dir() -> Path:
+    h = home()
+    return (h / "logs") if h else Path(platformdirs.user_log_dir(APP))
+
+
+def profiles_dir() -> Path:
+    return data_dir() / "profiles"
+
+
+def parse_cache_dir() -> Path:
+    return cache_dir() / "parse"
+
+
+def ai_cache_dir() -> Path:
+    return cache_dir() / "ai"
+
+
+def sim_cache_dir() -> Path:
+    return cache_dir() / "sim"
+
+
+def ai_log_file() -> Path:
+    return log_dir() / "ai_calls.jsonl"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def confine(root: Path, relative: str) -> Path:
+    """Resolve ``relative`` under ``root`` and refuse anything that escapes it.
+
+    Paths from an AI answer, a profile or a task file are untrusted data: absolute paths, ``..``
+    components and symlinks that lead outside ``root`` raise ``ValueError``.
+    """
+    if not relative or "\x00" in relative:
+        raise ValueError(f"invalid path {relative!r}")
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise ValueError(f"absolute path not allowed: {relative}")
+    root_resolved = root.resolve()
+    full = (root_resolved / candidate).resolve()
+    if full != root_resolved and root_resolved not in full.parents:
+        raise ValueError(f"path escapes its folder: {relative}")
+    return full
