@@ -47,6 +47,8 @@ class TestInfo(ClassRef):
     is_virtual: bool = False
     base_chain: list[str] = Field(default_factory=list)  # direct base first, up to uvm_test
     span: Span | None = None
+    extern_spans: list[Span] = Field(default_factory=list)  # out-of-class method bodies (same file)
+    compile_unit: str | None = None
 
 
 class SequenceInfo(ClassRef):
@@ -54,6 +56,7 @@ class SequenceInfo(ClassRef):
     in_build: bool = True
     base_chain: list[str] = Field(default_factory=list)
     span: Span | None = None
+    extern_spans: list[Span] = Field(default_factory=list)
 
 
 class ComponentInfo(ClassRef):
@@ -92,6 +95,7 @@ class ClassDecl(_Model):
     kind: str = "other"  # test|sequence|sequence_item|agent|env|driver|monitor|scoreboard|sequencer|other
     in_build: bool = True
     span: Span | None = None
+    extern_spans: list[Span] = Field(default_factory=list)
     scope: str | None = None  # enclosing package/module/class, when any
 
 
@@ -103,13 +107,21 @@ class BuildInfo(_Model):
     test_select: str | None = None  # e.g. "+UVM_TESTNAME", "make TEST=<name>"
 
 
-class CompileInfo(_Model):
-    """What a simulator adapter needs to compile the testbench (extra)."""
+class CompileUnit(_Model):
+    """One independently compiled testbench in the repo (extra): what a simulator adapter compiles.
 
-    sources: list[str] = Field(default_factory=list)  # ordered, repo-relative
+    Most repos have one. A repo holding two independent testbenches (each with its own top module and
+    filelist) has two; each test belongs to exactly one unit (``TestInfo.compile_unit``).
+    """
+
+    name: str  # unique in the profile, e.g. the filelist stem or the top module
+    root: str = "."  # folder (repo-relative) commands run from; relative paths below are repo-relative
+    filelist: str | None = None  # the root filelist this unit came from, when any
+    sources: list[str] = Field(default_factory=list)  # ordered compile list, repo-relative
     incdirs: list[str] = Field(default_factory=list)
     defines: dict[str, str | None] = Field(default_factory=dict)
     top_modules: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)  # every repo file the unit reads (sources + includes)
 
 
 class Diagnostic(_Model):
@@ -155,5 +167,5 @@ class Profile(_Model):
 
     # extras
     classes: list[ClassDecl] = Field(default_factory=list)
-    compile: CompileInfo = Field(default_factory=CompileInfo)
+    compile_units: list[CompileUnit] = Field(default_factory=list)
     files: list[FileRecord] = Field(default_factory=list)
