@@ -96,3 +96,39 @@ def confine(root: Path, relative: str) -> Path:
     if full != root_resolved and root_resolved not in full.parents:
         raise ValueError(f"path escapes its folder: {relative}")
     return full
+
+
+def _folder_usage(folder: Path) -> tuple[int, int]:
+    files = size = 0
+    if folder.is_dir():
+        for dirpath, _dirs, names in os.walk(folder, followlinks=False):
+            for n in names:
+                with contextlib.suppress(OSError):
+                    size += (Path(dirpath) / n).lstat().st_size
+                    files += 1
+    return files, size
+
+
+def cache_folders() -> dict[str, Path]:
+    """Every cache dvsmith keeps; each can be deleted at any time (it is rebuilt on demand)."""
+    return {"parse": parse_cache_dir(), "ai": ai_cache_dir(), "sim": sim_cache_dir(), "uvm": cache_dir() / "uvm"}
+
+
+def cache_info() -> dict[str, Any]:
+    caches: dict[str, Any] = {}
+    for name, folder in cache_folders().items():
+        files, size = _folder_usage(folder)
+        caches[name] = {"path": str(folder), "files": files, "bytes": size}
+    return {"root": str(cache_dir()), "caches": caches}
+
+
+def cache_clear() -> dict[str, int]:
+    import shutil
+
+    removed: dict[str, int] = {}
+    for name, folder in cache_folders().items():
+        files, _ = _folder_usage(folder)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        removed[name] = files
+    return removed

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.ai.schema import Difficulty, MetadataSource
+from dvsmith.analysis.profile import CompileUnit
 
 
 class _Model(BaseModel):
@@ -28,10 +29,12 @@ class Acceptance(_Model):
     require_test_started: bool = True
     coverage_fraction: float = 0.9  # fraction of the oracle's coverage each metric must reach
     coverage: list[CoverageTarget] = Field(default_factory=list)
+    coverage_files: list[str] = Field(default_factory=list)  # gym-relative files coverage is measured on
     functional_coverage: str = "unsupported"  # "unsupported" under Verilator, else "measured"
     pass_score: float = 1.0
     timeout_s: float = 300.0
     notes: list[str] = Field(default_factory=list)
+    require_uvm_finish: bool = False  # the run must end through UVM's own $finish (uvm_root.svh)
 
 
 class OracleResult(_Model):
@@ -64,6 +67,7 @@ class Task(_Model):
     metadata_source: MetadataSource = "offline"
     content_hash: str = ""
     # extras
+    compile_unit: str | None = None
     test_file: str = ""
     base_class: str | None = None
     removed_classes: list[str] = Field(default_factory=list)
@@ -73,3 +77,47 @@ class Task(_Model):
     valid: bool = True
     invalid_reason: str | None = None
     oracle_result: OracleResult | None = None
+
+
+class TaskStatus(_Model):
+    id: str
+    test_name: str
+    metadata_source: MetadataSource
+    metadata_fell_back: bool = False
+    static_ok: bool = True
+    static_problems: list[str] = Field(default_factory=list)
+    valid: bool = True
+    invalid_reason: str | None = None
+    oracle: OracleResult | None = None
+    nop: OracleResult | None = None  # the gym as it is, run for this task: must fail
+
+
+class SimSummary(_Model):
+    simulator: str
+    compiles: int = 0
+    compiles_cached: int = 0
+    runs: int = 0
+    compile_s: dict[str, float] = Field(default_factory=dict)  # "gym:<unit>" / "original:<unit>" -> seconds
+    compile_ok: dict[str, bool] = Field(default_factory=dict)
+    compile_errors: dict[str, list[str]] = Field(default_factory=dict)
+    tool_versions: dict[str, str] = Field(default_factory=dict)
+
+
+class BuildReport(_Model):
+    schema_version: int = 1
+    dvsmith_version: str
+    profile: str
+    repo_root: str
+    profile_fingerprint: str
+    profile_refreshed: list[str] = Field(default_factory=list)  # files re-analysed because they changed
+    out_dir: str
+    created_at: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    phases: dict[str, float] = Field(default_factory=dict)
+    wall_s: float = 0.0
+    ai: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[TaskStatus] = Field(default_factory=list)
+    static_problems: list[str] = Field(default_factory=list)
+    sim: SimSummary | None = None
+    compile_units: list[CompileUnit] = Field(default_factory=list)  # as in the profile, paths gym-relative
+    ok: bool = True

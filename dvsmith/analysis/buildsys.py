@@ -1,0 +1,585 @@
+"""The repo's own build: Makefiles, run scripts, filelists, FuseSoC cores.
+
+Build files are read line by line (they are not SystemVerilog): variable assignments are expanded,
+then command-line tokens are scanned for filelists (``-f``/``-F``), sources, ``+incdir+``,
+``+define+``, ``-top`` and ``+UVM_TESTNAME``. Each command line that names sources or filelists is a
+*root*: one independently compiled testbench (several lines naming the same files are one root).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvsmith.analysis.profile import BuildInfo
+
+SV_EXTS = (".sv", ".svh", ".v", ".vh")
+SOURCE_EXTS = (".sv", ".v", ".svp", ".vp")
+FILELIST_EXTS = (".f", ".fl", ".flist", ".vc", ".vf")
+SCRIPT_EXTS = (".sh", ".bash", ".csh", ".py", ".bat", ".do", ".tcl", ".pl")
+MAKE_NAMES = ("makefile", "gnumakefile")
+MAKE_EXTS = (".mk", ".mak", ".make")
+
+#: command word -> simulator family reported in ``build.simulators``
+SIMULATORS = {
+    "xrun": "xcelium",
+    "irun": "xcelium",
+    "ncvlog": "xcelium",
+    "ncsim": "xcelium",
+    "xmvlog": "xcelium",
+    "vcs": "vcs",
+    "simv": "vcs",
+    "vsim": "questa",
+    "vlog": "questa",
+    "qrun": "questa",
+    "vopt": "questa",
+    "vlib": "questa",
+    "verilator": "verilator",
+    "dsim": "dsim",
+    "xvlog": "vivado",
+    "xelab": "vivado",
+    "xsim": "vivado",
+    "iverilog": "icarus",
+}
+
+_VAR_REF = re.compile(
+    r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
+_MAKE_ASSIGN = re.compile(
+    r"^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|\+=|=)\s*(.*)$"
+)
+_SH_ASSIGN = re.compile(
+    r"^\s*(?:(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)|(?:setenv|set)\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*))$"
+)
+_UVM_HINTS = ("uvm_home", "uvm_pkg.sv", "uvm_macros.svh", "uvm_src", "uvm-1.", "uvm-ieee", "$uvm", "uvm_root")
+
+
+def is_uvm_library_path(token: str) -> bool:
+    low = token.lower()
+    return any(h in low for h in _UVM_HINTS)
+
+
+@dataclass
+class Root:
+    """One testbench as a build line (or root filelist) compiles it."""
+
+    name: str
+    root: str  # repo-relative folder the command runs from
+    filelists: list[str] = field(default_factory=list)  # every filelist read (root first)
+    sources: list[str] = field(default_factory=list)  # repo-relative, in order
+    incdirs: list[str] = field(default_factory=list)
+    defines: dict[str, str | None] = field(default_factory=dict)
+    tops: list[str] = field(default_factory=list)
+    origin: str = ""  # build file or filelist it came from
+
+
+@dataclass
+class BuildScan:
+    info: BuildInfo
+    roots: list[Root]
+    defines: dict[str, str | None]  # union, for preprocessing every file
+    incdirs: list[str]  # union, for include resolution
+    diagnostics: list[tuple[str, int, str]]
+
+
+class PathIndex:
+    """Repo-relative files and folders, for resolving paths a build file names."""
+
+    def __init__(self, repo: Path, files: list[str]) -> None:
+        self.repo = repo
+        self.files = set(files)
+        dirs: set[str] = {"."}
+        for f in files:
+            d = posixpath.dirname(f)
+            while d and d not in dirs:
+                dirs.add(d)
+                d = posixpath.dirname(d)
+        self.dirs = dirs
+        self._by_name: dict[str, list[str]] = {}
+        for f in list(files) + sorted(dirs):
+            self._by_name.setdefault(posixpath.basename(f), []).append(f)
+
+    def _norm(self, base: str, rel: str) -> str | None:
+        joined = (
+            posixpath.normpath(posixpath.join(base, rel))
+            if base not in ("", ".")
+            else posixpath.normpath(rel)
+        )
+        if joined.startswith("../") or joined == "..":
+            return None
+        return joined
+
+    def resolve(self, token: str, bases: list[str], *, want_dir: bool = False) -> str | None:
+        """A repo-relative path for ``token`` (relative to one of ``bases``), or None."""
+        pool = self.dirs if want_dir else self.files
+        token = token.strip().strip('"').strip("'")
+        if not token:
+            return None
+        has_var = "$" in token
+        if not has_var and not os.path.isabs(token):
+            for b in bases:
+                cand = self._norm(b, token)
+                if cand is not None and cand in pool:
+                    return cand
+        if os.path.isabs(token) and not has_var:
+            try:
+                rel = Path(token).resolve().relative_to(self.repo.resolve()).as_posix()
+                if rel in pool:
+                    return rel
+            except ValueError:
+                pass
+        # $VAR/rest, absolute paths elsewhere, or wrong bases: match the path's tail in the repo
+        parts = [p for p in _VAR_REF.sub("", token).replace("\\", "/").split("/") if p not in ("", ".")]
+        while parts and parts[0] == "..":
+            parts.pop(0)
+        if not parts:
+            return None
+        cands = [c for c in self._by_name.get(parts[-1], []) if c in pool]
+        if not cands:
+            return None
+        # the longest matching tail wins; among equals, the one nearest the naming file
+        for n in range(len(parts), 0, -1):
+            tail = "/".join(parts[-n:])
+            hits = [c for c in cands if c == tail or c.endswith("/" + tail)]
+            if hits:
+                return _nearest(hits, bases)
+        return None
+
+
+def _nearest(cands: list[str], bases: list[str]) -> str:
+    base = bases[0] if bases else "."
+
+    def score(c: str) -> tuple[int, int, str]:
+        common = os.path.commonpath([c, base]) if base not in (".", "") else ""
+        return (-len(common.split("/")) if common else 0, c.count("/"), c)
+
+    return sorted(cands, key=score)[0]
+
+
+def expand_vars(text: str, env: dict[str, str], depth: int = 0) -> str:
+    if depth > 8 or "$" not in text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2) or m.group(3)
+        return env[name] if name in env else m.group(0)
+
+    out = _VAR_REF.sub(sub, text)
+    return out if out == text else expand_vars(out, env, depth + 1)
+
+
+def _logical_lines(text: str, comment: str | None) -> list[tuple[int, str, bool]]:
+    """(line number, text, starts with tab) with backslash continuations joined and comments cut."""
+    out: list[tuple[int, str, bool]] = []
+    buf = ""
+    start = 0
+    tab = False
+    for i, raw in enumerate(text.splitlines(), 1):
+        line = raw
+        if comment:
+            line = _cut_comment(line, comment)
+        if not buf:
+            start = i
+            tab = raw.startswith("\t")
+        if line.rstrip().endswith("\\"):
+            buf += line.rstrip()[:-1] + " "
+            continue
+        buf += line
+        out.append((start, buf, tab))
+        buf = ""
+    if buf:
+        out.append((start, buf, tab))
+    return out
+
+
+def _cut_comment(line: str, comment: str) -> str:
+    for marker in comment.split("|"):
+        idx = line.find(marker)
+        if idx >= 0:
+            line = line[:idx]
+    return line
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass
+class _Acc:
+    filelists: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    incdirs: list[str] = field(default_factory=list)
+    defines: dict[str, str | None] = field(default_factory=dict)
+    tops: list[str] = field(default_factory=list)
+    test_select: str | None = None
+    sims: set[str] = field(default_factory=set)
+
+
+class Scanner:
+    def __init__(self, repo: Path, files: list[str]) -> None:
+        self.repo = repo
+        self.index = PathIndex(repo, files)
+        self.diagnostics: list[tuple[str, int, str]] = []
+        self.referenced_filelists: set[str] = set()
+
+    # ---------------------------------------------------------------- filelists
+    def read_filelist(
+        self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]
+    ) -> None:
+        if rel in stack:
+            self.diagnostics.append((rel, 0, "filelist includes itself (loop ignored)"))
+            return
+        acc.filelists.append(rel)
+        here = posixpath.dirname(rel) or "."
+        text = read_text(self.repo / rel)
+        for lineno, line, _tab in _logical_lines(text, "//|#"):
+            tokens = expand_vars(line, env).split()
+            self.tokens(tokens, rel, lineno, [here, cwd, "."], cwd, acc, env, (*stack, rel), in_filelist=True)
+
+    # ---------------------------------------------------------------- command tokens
+    def tokens(
+        self,
+        tokens: list[str],
+        origin: str,
+        lineno: int,
+        bases: list[str],
+        cwd: str,
+        acc: _Acc,
+        env: dict[str, str],
+        stack: tuple[str, ...],
+        *,
+        in_filelist: bool,
+    ) -> None:
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i].strip("'\"")
+            low = tok.lower()
+            nxt = tokens[i + 1].strip("'\"") if i + 1 < len(tokens) else None
+            base_word = posixpath.basename(tok)
+            if base_word in SIMULATORS:
+                acc.sims.add(SIMULATORS[base_word])
+            if low in ("-f", "-file", "-filelist", "-F", "--file") or tok in ("-f", "-F"):
+                if nxt is not None:
+                    i += 1
+                    self._filelist_arg(nxt, tok, origin, lineno, bases, cwd, acc, env, stack)
+            elif tok.startswith(("-f=", "-F=")):
+                self._filelist_arg(tok[3:], tok[:2], origin, lineno, bases, cwd, acc, env, stack)
+            elif low.startswith("+incdir+"):
+                for d in tok[len("+incdir+") :].split("+"):
+                    self._incdir(d, origin, lineno, bases, acc)
+            elif tok in ("-incdir", "-I", "--incdir") and nxt is not None:
+                i += 1
+                self._incdir(nxt, origin, lineno, bases, acc)
+            elif tok.startswith("-I") and len(tok) > 2:
+                self._incdir(tok[2:], origin, lineno, bases, acc)
+            elif low.startswith("+define+"):
+                for d in tok[len("+define+") :].split("+"):
+                    self._define(d, acc)
+            elif tok in ("-define", "-D", "--define") and nxt is not None:
+                i += 1
+                self._define(nxt, acc)
+            elif tok.startswith("-D") and len(tok) > 2:
+                self._define(tok[2:], acc)
+            elif low.startswith("+uvm_testname="):
+                acc.test_select = tok
+            elif tok in ("-top", "--top-module", "--top", "-toplevel") and nxt is not None:
+                i += 1
+                acc.tops.append(nxt.strip("'\""))
+            elif tok.startswith(("-top=", "--top-module=", "--top=")):
+                acc.tops.append(tok.split("=", 1)[1])
+            elif low.endswith((*SOURCE_EXTS, ".svh", ".vh")) and not tok.startswith(("-", "+")):
+                if is_uvm_library_path(tok):
+                    pass
+                else:
+                    found = self.index.resolve(tok, bases)
+                    if found:
+                        if found not in acc.sources:
+                            acc.sources.append(found)
+                    elif "$" not in tok and not os.path.isabs(tok):
+                        self.diagnostics.append((origin, lineno, f"source not found: {tok}"))
+            i += 1
+
+    def _filelist_arg(
+        self,
+        tok: str,
+        flag: str,
+        origin: str,
+        lineno: int,
+        bases: list[str],
+        cwd: str,
+        acc: _Acc,
+        env: dict[str, str],
+        stack: tuple[str, ...],
+    ) -> None:
+        if is_uvm_library_path(tok):
+            return
+        order = bases if flag == "-F" else [cwd, *bases]
+        found = self.index.resolve(tok, order)
+        if found is None:
+            if os.path.isabs(tok):
+                return
+            self.diagnostics.append((origin, lineno, f"filelist not found: {tok}"))
+            return
+        self.referenced_filelists.add(found)
+        self.read_filelist(found, cwd, acc, env, stack)
+
+    def _incdir(self, tok: str, origin: str, lineno: int, bases: list[str], acc: _Acc) -> None:
+        if not tok or is_uvm_library_path(tok):
+            return
+        found = self.index.resolve(tok, bases, want_dir=True)
+        if found is None:
+            if "$" not in tok and not os.path.isabs(tok):
+                self.diagnostics.append((origin, lineno, f"include folder not found: {tok}"))
+            return
+        if found not in acc.incdirs:
+            acc.incdirs.append(found)
+
+    @staticmethod
+    def _define(tok: str, acc: _Acc) -> None:
+        if not tok:
+            return
+        name, eq, value = tok.partition("=")
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            acc.defines[name] = value if eq else None
+
+    # ---------------------------------------------------------------- build files
+    def scan_script(self, rel: str, kind: str) -> tuple[list[_Acc], _Acc]:
+        """Roots of one Makefile or script, and what it says about simulators / test selection."""
+        text = read_text(self.repo / rel)
+        here = posixpath.dirname(rel) or "."
+        env: dict[str, str] = {}
+        comment = "#" if kind in ("make", "sh", "py", "tcl", "pl") else ("rem |::" if kind == "bat" else "#")
+        lines = _logical_lines(text, comment)
+        assign = _MAKE_ASSIGN if kind == "make" else _SH_ASSIGN
+        cmd_lines: list[tuple[int, str]] = []
+        for lineno, line, tab in lines:
+            m = assign.match(line) if not (kind == "make" and tab) else None
+            if m and not line.lstrip().startswith(("-", "+")):
+                name = m.group(1) or m.group(3)
+                value = (m.group(2) if m.group(1) else m.group(4)) or ""
+                if kind == "make":
+                    op, value = m.group(2), m.group(3)
+                    if op == "+=":
+                        env[name] = (env.get(name, "") + " " + value).strip()
+                    elif op == "?=":
+                        env.setdefault(name, value.strip())
+                    else:
+                        env[name] = value.strip()
+                else:
+                    env.setdefault(name, value.strip().strip("'\""))
+                continue
+            cmd_lines.append((lineno, line))
+        meta = _Acc()
+        roots: list[_Acc] = []
+        for lineno, line in cmd_lines:
+            words = [w for w in re.split(r"[\s;|&()\[\],]+", expand_vars(line, env)) if w]
+            acc = _Acc()
+            self.tokens(words, rel, lineno, [here, "."], here, acc, env, (), in_filelist=False)
+            meta.sims |= acc.sims
+            if acc.test_select and not meta.test_select:
+                raw = re.search(r"\+UVM_TESTNAME=([^\s\"']+)", line, re.IGNORECASE)
+                meta.test_select = raw.group(0) if raw else acc.test_select
+            if acc.sources or acc.filelists:
+                roots.append(acc)
+        # simulators chosen through variables (SIM ?= xrun) show up in the assignments
+        for value in env.values():
+            for w in value.split():
+                if posixpath.basename(w) in SIMULATORS:
+                    meta.sims.add(SIMULATORS[posixpath.basename(w)])
+        return roots, meta
+
+    def scan_core(self, rel: str) -> _Acc | None:
+        """FuseSoC .core (YAML): files of the filesets, include files' folders as incdirs, toplevel."""
+        text = read_text(self.repo / rel)
+        here = posixpath.dirname(rel) or "."
+        acc = _Acc()
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("#", 1)[0].rstrip()
+            s = line.strip()
+            if s.startswith("toplevel:"):
+                top = s.split(":", 1)[1].strip().strip("'\"[]")
+                if top:
+                    acc.tops.extend(t.strip() for t in top.split(",") if t.strip())
+                continue
+            if not s.startswith("- "):
+                continue
+            item = s[2:].strip()
+            name = item.split(":", 1)[0].strip().strip("'\"")
+            if not name.lower().endswith(SV_EXTS):
+                continue
+            found = self.index.resolve(name, [here, "."])
+            if found is None:
+                self.diagnostics.append((rel, lineno, f"source not found: {name}"))
+                continue
+            if "is_include_file" in item and "true" in item.split("is_include_file", 1)[1][:12]:
+                d = posixpath.dirname(found) or "."
+                if d not in acc.incdirs:
+                    acc.incdirs.append(d)
+            elif found not in acc.sources and found.lower().endswith(SOURCE_EXTS):
+                acc.sources.append(found)
+            elif found.lower().endswith((".svh", ".vh")):
+                d = posixpath.dirname(found) or "."
+                if d not in acc.incdirs:
+                    acc.incdirs.append(d)
+        return acc if acc.sources else None
+
+
+def classify_build_file(rel: str) -> str | None:
+    """make | sh | py | bat | tcl | pl | core | filelist, or None for other files."""
+    base = posixpath.basename(rel).lower()
+    if base in MAKE_NAMES or base.endswith(MAKE_EXTS):
+        return "make"
+    if base.endswith(".core"):
+        return "core"
+    if base.endswith(FILELIST_EXTS):
+        return "filelist"
+    ext = posixpath.splitext(base)[1]
+    return {
+        ".sh": "sh",
+        ".bash": "sh",
+        ".csh": "sh",
+        ".py": "py",
+        ".bat": "bat",
+        ".do": "tcl",
+        ".tcl": "tcl",
+        ".pl": "pl",
+    }.get(ext)
+
+
+def scan_build(repo: Path, files: list[str]) -> BuildScan:
+    """Detect the build system and the roots (testbenches) it compiles."""
+    scanner = Scanner(repo, files)
+    by_kind: dict[str, list[str]] = {}
+    for f in files:
+        k = classify_build_file(f)
+        if k:
+            by_kind.setdefault(k, []).append(f)
+    makefiles = sorted(by_kind.get("make", []))
+    scripts = sorted(f for k in ("sh", "py", "bat", "tcl", "pl") for f in by_kind.get(k, []))
+    cores = sorted(by_kind.get("core", []))
+    all_filelists = sorted(by_kind.get("filelist", []))
+
+    roots: list[tuple[str, str, _Acc]] = []  # (origin, cwd, acc)
+    sims: set[str] = set()
+    test_select: str | None = None
+    used_makefiles: list[str] = []
+    used_scripts: list[str] = []
+    for rel in makefiles:
+        found, meta = scanner.scan_script(rel, "make")
+        sims |= meta.sims
+        test_select = test_select or meta.test_select
+        if found or meta.sims or meta.test_select:
+            used_makefiles.append(rel)
+        roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    for rel in scripts:
+        kind = classify_build_file(rel) or "sh"
+        found, meta = scanner.scan_script(rel, kind)
+        sims |= meta.sims
+        test_select = test_select or meta.test_select
+        if found or meta.sims or meta.test_select:
+            used_scripts.append(rel)
+        roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    core_roots = []
+    for rel in cores:
+        acc = scanner.scan_core(rel)
+        if acc is not None:
+            core_roots.append((rel, posixpath.dirname(rel) or ".", acc))
+    roots += core_roots
+    # filelists nobody's build line reads: the top ones (not nested in another) are roots of their own
+    if not roots:
+        nested: set[str] = set()
+        for rel in all_filelists:
+            acc = _Acc()
+            scanner.read_filelist(rel, posixpath.dirname(rel) or ".", acc, {}, ())
+            nested |= set(acc.filelists[1:])
+        for rel in all_filelists:
+            if rel in nested:
+                continue
+            acc = _Acc()
+            scanner.read_filelist(rel, posixpath.dirname(rel) or ".", acc, {}, ())
+            if acc.sources:
+                roots.append((rel, posixpath.dirname(rel) or ".", acc))
+
+    # one root per distinct compile (several simulators' lines reading the same files are one)
+    merged: dict[tuple, tuple[str, str, _Acc]] = {}
+    for origin, cwd, acc in roots:
+        key = (tuple(acc.filelists), tuple(acc.sources))
+        if key not in merged:
+            merged[key] = (origin, cwd, acc)
+        else:
+            m = merged[key][2]
+            for d in acc.incdirs:
+                if d not in m.incdirs:
+                    m.incdirs.append(d)
+            for k, v in acc.defines.items():
+                m.defines.setdefault(k, v)
+            m.tops += [t for t in acc.tops if t not in m.tops]
+    out_roots: list[Root] = []
+    names: set[str] = set()
+    for origin, cwd, acc in merged.values():
+        if acc.filelists:
+            base = posixpath.splitext(posixpath.basename(acc.filelists[0]))[0]
+        else:
+            base = (
+                posixpath.basename(cwd) if cwd != "." else posixpath.splitext(posixpath.basename(origin))[0]
+            )
+        name = base or "tb"
+        if name in names:
+            parent = posixpath.basename(posixpath.dirname(acc.filelists[0] if acc.filelists else origin))
+            name = f"{parent}_{base}" if parent else base
+        n, i = name, 2
+        while n in names:
+            n, i = f"{name}_{i}", i + 1
+        names.add(n)
+        out_roots.append(
+            Root(
+                name=n,
+                root=cwd,
+                filelists=acc.filelists,
+                sources=acc.sources,
+                incdirs=acc.incdirs,
+                defines=acc.defines,
+                tops=acc.tops,
+                origin=origin,
+            )
+        )
+
+    if used_makefiles:
+        kind = "makefile"
+    elif core_roots:
+        kind = "fusesoc"
+    elif used_scripts:
+        kind = "script"
+    elif all_filelists:
+        kind = "filelist"
+    else:
+        kind = "none"
+    filelists_used = sorted({f for r in out_roots for f in r.filelists} | scanner.referenced_filelists)
+    if not filelists_used:
+        filelists_used = all_filelists
+    if test_select and kind == "makefile":
+        m = re.search(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]", test_select)
+        if m:
+            test_select = f"make {m.group(1)}=<name>"
+    info = BuildInfo(
+        kind=kind,  # type: ignore[arg-type]
+        files=used_makefiles + [c for c, _, _ in core_roots] + used_scripts,
+        filelists=filelists_used,
+        simulators=sorted(sims),
+        test_select=test_select or ("+UVM_TESTNAME=<name>" if kind != "none" or out_roots else None),
+    )
+    defines: dict[str, str | None] = {}
+    incdirs: list[str] = []
+    for r in out_roots:
+        for k, v in r.defines.items():
+            defines.setdefault(k, v)
+        incdirs += [d for d in r.incdirs if d not in incdirs]
+    return BuildScan(
+        info=info, roots=out_roots, defines=defines, incdirs=incdirs, diagnostics=scanner.diagnostics
+    )

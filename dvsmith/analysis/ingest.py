@@ -1,0 +1,542 @@
+"""Ingest: walk a repo, parse its SystemVerilog (with a per-file cache), classify, build the profile."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyslang
+from pydantic import BaseModel
+
+from dvsmith import paths
+from dvsmith.analysis import parse as sv
+from dvsmith.analysis.buildsys import SV_EXTS, PathIndex, classify_build_file, scan_build
+from dvsmith.analysis.classify import assemble
+from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
+from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
+from dvsmith.errors import UserInputError
+from dvsmith.events import Event, Reporter, null_reporter
+
+ANALYSIS_VERSION = f"facts{sv.FACTS_VERSION}-prelude{PRELUDE_VERSION}-pyslang{pyslang.__version__}"
+CACHE_FORMAT = 1
+SKIP_DIRS = {
+    "node_modules",
+    "__pycache__",
+    "obj_dir",
+    "INCA_libs",
+    "xcelium.d",
+    "csrc",
+    "simv.daidir",
+    "DVEfiles",
+    "waves.shm",
+    "cov_work",
+    "dsim_work",
+}
+#: cold parses of at least this many files and bytes go to a process pool. Measured with
+#: scripts/bench_ingest.py on 2 cores: the pool does not pay off below a few thousand files
+#: (forking and shipping the facts back cost about what the second core gains).
+POOL_MIN_FILES = 1500
+POOL_MIN_BYTES = 4_000_000
+
+
+class IngestStats(BaseModel):
+    files_total: int
+    files_parsed: int
+    cache_hits: int
+    seconds: float
+
+
+@dataclass
+class _Entry:
+    rel: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+# ---------------------------------------------------------------------------- walking
+
+
+def _check_repo(repo: Path) -> Path:
+    repo = Path(repo).expanduser()
+    if not repo.exists():
+        raise UserInputError(f"repository not found: {repo}")
+    if not repo.is_dir():
+        raise UserInputError(f"not a folder: {repo}")
+    return repo.resolve()
+
+
+def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
+    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut."""
+    out: list[_Entry] = []
+    diags: list[Diagnostic] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    try:
+        st = repo.stat()
+        seen_dirs.add((st.st_dev, st.st_ino))
+    except OSError as exc:
+        raise UserInputError(f"cannot read {repo}: {exc.strerror}") from exc
+    stack: list[tuple[Path, str]] = [(repo, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            diags.append(Diagnostic(file=prefix or ".", message=f"folder not readable: {exc.strerror}"))
+            continue
+        subdirs = []
+        for e in entries:
+            rel = f"{prefix}{e.name}"
+            try:
+                if e.is_dir():
+                    if e.name.startswith(".") or e.name in SKIP_DIRS:
+                        continue
+                    dst = e.stat()
+                    key = (dst.st_dev, dst.st_ino)
+                    if key in seen_dirs:
+                        if e.is_symlink():
+                            diags.append(
+                                Diagnostic(file=rel, message="symlink loop (folder already visited)")
+                            )
+                        continue
+                    seen_dirs.add(key)
+                    subdirs.append((Path(e.path), rel + "/"))
+                elif e.is_file():
+                    fst = e.stat()
+                    out.append(_Entry(rel, Path(e.path), fst.st_size, fst.st_mtime_ns))
+                elif e.is_symlink():
+                    diags.append(Diagnostic(file=rel, message="broken symlink"))
+            except OSError as exc:
+                diags.append(Diagnostic(file=rel, message=f"not readable: {exc.strerror}"))
+        stack.extend(reversed(subdirs))
+    return out, diags
+
+
+def is_sv(rel: str) -> bool:
+    return rel.lower().endswith(SV_EXTS)
+
+
+# ---------------------------------------------------------------------------- parse cache
+
+
+def _cache_file(repo: Path) -> Path:
+    key = hashlib.sha256(str(repo).encode()).hexdigest()[:24]
+    return paths.parse_cache_dir() / f"repo-{key}.json"
+
+
+def _load_cache(repo: Path, ctx: str, reporter: Reporter) -> dict[str, dict]:
+    path = _cache_file(repo)
+    if not path.exists():
+        return {}
+    try:
+        data = orjson.loads(path.read_bytes())
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != CACHE_FORMAT
+            or not isinstance(data.get("files"), dict)
+        ):
+            raise ValueError("unexpected layout")
+    except (OSError, ValueError) as exc:
+        reporter(Event("warning", message=f"parse cache {path.name} is corrupt ({exc}); rebuilding it"))
+        return {}
+    if data.get("ctx") != ctx or data.get("repo") != str(repo):
+        return {}
+    return data["files"]
+
+
+def _save_cache(repo: Path, ctx: str, files: dict[str, dict]) -> None:
+    payload = {"format": CACHE_FORMAT, "ctx": ctx, "repo": str(repo), "files": files}
+    paths.atomic_write_bytes(_cache_file(repo), orjson.dumps(payload))
+
+
+def clear_parse_cache() -> int:
+    """Remove every parse-cache file; returns how many were removed."""
+    folder = paths.parse_cache_dir()
+    n = 0
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_file():
+                p.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
+def parse_cache_info() -> dict[str, Any]:
+    folder = paths.parse_cache_dir()
+    files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+    return {
+        "path": str(folder),
+        "repos": sum(1 for p in files if p.name.startswith("repo-")),
+        "files": len(files),
+        "bytes": sum(p.stat().st_size for p in files),
+    }
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+_JOB_DEFINES: list[str] = []
+_JOB_TABLE: dict[str, str] = {}
+
+
+def _parse_one(item: tuple[str, bytes]) -> tuple[str, dict]:
+    rel, data = item
+    return rel, sv.parse_bytes(data, _JOB_DEFINES, _JOB_TABLE)
+
+
+def _parse_many(
+    items: list[tuple[str, bytes]], defines: list[str], table: dict[str, str], reporter: Reporter
+) -> dict[str, dict]:
+    global _JOB_DEFINES, _JOB_TABLE
+    _JOB_DEFINES, _JOB_TABLE = defines, table
+    out: dict[str, dict] = {}
+    total_bytes = sum(len(d) for _, d in items)
+    workers = min(os.cpu_count() or 1, 4)
+    env_workers = os.environ.get("DVSMITH_PARSE_WORKERS", "")
+    if env_workers.isdigit():
+        workers = int(env_workers)
+    reporter(Event("phase_start", phase="parse", total=len(items)))
+    if workers > 1 and len(items) >= POOL_MIN_FILES and total_bytes >= POOL_MIN_BYTES:
+        ctx = multiprocessing.get_context("fork")
+        # largest first so the pool's tail is short
+        items = sorted(items, key=lambda it: -len(it[1]))
+        chunk = max(4, len(items) // (workers * 8))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for rel, facts in pool.map(_parse_one, items, chunksize=chunk):
+                out[rel] = facts
+                reporter(Event("task_advance", phase="parse", advance=1))
+    else:
+        for item in items:
+            rel, facts = _parse_one(item)
+            out[rel] = facts
+            reporter(Event("task_advance", phase="parse", advance=1))
+    reporter(Event("phase_end", phase="parse"))
+    return out
+
+
+def _stale_for_macros(facts: dict, table: dict[str, str]) -> bool:
+    for name, body in facts.get("repo_macros_used", {}).items():
+        if table.get(name) != body:
+            return True
+    return any(u in table for u in facts.get("unknown_macros", []))
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def git_info(repo: Path) -> GitInfo | None:
+    git = repo / ".git"
+    if not git.exists():
+        return None
+    info = GitInfo()
+    try:
+        if git.is_file():  # worktree / submodule: "gitdir: path"
+            target = git.read_text().strip().removeprefix("gitdir:").strip()
+            git = (repo / target).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref:"):
+            ref = head[4:].strip()
+            ref_file = git / ref
+            if ref_file.exists():
+                info.commit = ref_file.read_text().strip()
+            elif (git / "packed-refs").exists():
+                for line in (git / "packed-refs").read_text().splitlines():
+                    if line.endswith(" " + ref):
+                        info.commit = line.split()[0]
+        else:
+            info.commit = head
+        cfg = git / "config"
+        if cfg.exists():
+            m = re.search(r'\[remote "origin"\][^\[]*?url\s*=\s*(\S+)', cfg.read_text())
+            if m:
+                info.remote = m.group(1)
+    except OSError:
+        return info
+    try:
+        res = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        info.dirty = bool(res.stdout.strip()) if res.returncode == 0 else False
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _safe_name(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    if not slug:
+        raise UserInputError(f"invalid profile name: {name!r}")
+    return slug
+
+
+def analyze_repo(
+    repo: Path,
+    *,
+    name: str | None = None,
+    use_cache: bool = True,
+    reporter: Reporter = null_reporter,
+    require_tests: bool = True,
+    write_cache: bool = True,
+) -> tuple[Profile, IngestStats]:
+    """Analyse ``repo`` into a profile (not saved).
+
+    ``use_cache=False`` parses every file and rebuilds the cache; ``write_cache=False`` leaves the cache
+    alone (for scratch folders such as a gym being checked); ``require_tests=False`` accepts a repo
+    with no test.
+    """
+    t0 = time.perf_counter()
+    repo = _check_repo(repo)
+    reporter(Event("phase_start", phase="scan"))
+    entries, walk_diags = walk_repo(repo)
+    if not entries:
+        raise UserInputError(f"folder is empty: {repo}")
+    sv_entries = [e for e in entries if is_sv(e.rel)]
+    if not sv_entries:
+        raise UserInputError(f"no SystemVerilog files (.sv .svh .v .vh) in {repo}")
+    all_rel = [e.rel for e in entries]
+    build_rels = [e.rel for e in entries if classify_build_file(e.rel)]
+    scan = scan_build(repo, all_rel)
+    defines = [f"{k}={v}" if v is not None else k for k, v in sorted(scan.defines.items())]
+    ctx = hashlib.sha256(orjson.dumps([ANALYSIS_VERSION, defines])).hexdigest()
+    reporter(Event("phase_end", phase="scan"))
+
+    cache = _load_cache(repo, ctx, reporter) if use_cache else {}
+    new_cache: dict[str, dict] = {}
+    hits: dict[str, dict] = {}
+    todo: list[tuple[str, bytes]] = []
+    read_diags: list[Diagnostic] = []
+    for e in sv_entries:
+        rec = cache.get(e.rel)
+        if rec is not None and rec["size"] == e.size and rec["mtime_ns"] == e.mtime_ns:
+            hits[e.rel] = rec
+            continue
+        try:
+            data = e.path.read_bytes() if e.size <= sv.MAX_FILE_BYTES else b""
+        except OSError as exc:
+            read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
+            continue
+        if e.size > sv.MAX_FILE_BYTES:
+            facts = sv.skipped_facts(
+                _sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes"
+            )
+            hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+            continue
+        if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
+            hits[e.rel] = {**rec, "mtime_ns": e.mtime_ns}
+            continue
+        todo.append((e.rel, data))
+    # the repo's own macros, for files that use a macro they do not define
+    table: dict[str, str] = {}
+    fresh_defs = {rel: sv.scan_macro_defs(data) for rel, data in todo}
+    for rel in sorted(set(hits) | set(fresh_defs)):
+        defs = fresh_defs[rel] if rel in fresh_defs else hits[rel]["facts"].get("macro_defs", {})
+        for k, v in defs.items():
+            table.setdefault(k, v)
+    by_rel = {e.rel: e for e in sv_entries}
+    for rel in sorted(hits):
+        if _stale_for_macros(hits[rel]["facts"], table):
+            try:
+                todo.append((rel, by_rel[rel].path.read_bytes()))
+                del hits[rel]
+            except OSError:
+                pass
+    parsed = _parse_many(todo, defines, table, reporter) if todo else {}
+    facts_by_file: dict[str, dict] = {}
+    for rel, rec in hits.items():
+        facts_by_file[rel] = rec["facts"]
+        new_cache[rel] = rec
+    for rel, facts in parsed.items():
+        e = by_rel[rel]
+        facts_by_file[rel] = facts
+        new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+    if write_cache:
+        try:
+            _save_cache(repo, ctx, new_cache)
+        except OSError as exc:
+            reporter(Event("warning", message=f"could not write the parse cache: {exc}"))
+
+    reporter(Event("phase_start", phase="classify"))
+    index = PathIndex(repo, all_rel)
+    ordered = {rel: facts_by_file[rel] for rel in sorted(facts_by_file)}
+    result = assemble(ordered, scan, index, has_build_files=bool(scan.roots) or scan.info.kind != "none")
+    reporter(Event("phase_end", phase="classify"))
+    if require_tests and not result.tests:
+        raise UserInputError(f"no UVM test found in {repo} (no class extends uvm_test)")
+
+    diagnostics: list[Diagnostic] = list(walk_diags) + read_diags
+    for rel in sorted(facts_by_file):
+        for d in facts_by_file[rel]["diagnostics"]:
+            diagnostics.append(Diagnostic(file=rel, line=d["line"], message=d["message"]))
+        unknown = [
+            u for u in facts_by_file[rel].get("unknown_macros", []) if not u.startswith(("uvm_", "UVM_"))
+        ]
+        if unknown:
+            diagnostics.append(Diagnostic(file=rel, message="undefined macros: " + ", ".join(unknown)))
+    diagnostics += [Diagnostic(file=f, line=ln, message=m) for f, ln, m in scan.diagnostics]
+    diagnostics += result.diagnostics
+
+    used_build = set(scan.info.files) | set(scan.info.filelists)
+    records: list[FileRecord] = []
+    for rel in sorted(facts_by_file):
+        e = by_rel[rel]
+        rec = new_cache[rel]
+        records.append(
+            FileRecord(
+                path=rel,
+                size=e.size,
+                mtime_ns=e.mtime_ns,
+                sha256=rec["sha256"],
+                includes=result.includes_of.get(rel, []),
+                in_build=rel in result.in_build,
+            )
+        )
+    entry_by_rel = {e.rel: e for e in entries}
+    for rel in sorted(build_rels):
+        e = entry_by_rel[rel]
+        try:
+            sha = _sha256_file(e.path)
+        except OSError:
+            continue
+        records.append(
+            FileRecord(path=rel, size=e.size, mtime_ns=e.mtime_ns, sha256=sha, in_build=rel in used_build)
+        )
+    fp = hashlib.sha256(ANALYSIS_VERSION.encode())
+    for r in sorted(records, key=lambda r: r.path):
+        fp.update(f"{r.path}\0{r.sha256}\n".encode())
+
+    comps = result.components
+    profile = Profile(
+        name=_safe_name(name or repo.name),
+        repo_root=str(repo),
+        git=git_info(repo),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        fingerprint=fp.hexdigest(),
+        tests=result.tests,
+        sequences=result.sequences,
+        sequence_items=comps["sequence_item"],
+        agents=comps["agent"],
+        envs=comps["env"],
+        drivers=comps["driver"],
+        monitors=comps["monitor"],
+        scoreboards=comps["scoreboard"],
+        sequencers=comps["sequencer"],
+        covergroups=result.covergroups,
+        packages=result.packages,
+        interfaces=result.interfaces,
+        modules=result.modules,
+        build=scan.info,
+        diagnostics=diagnostics,
+        classes=result.classes,
+        compile_units=result.units,
+        files=records,
+    )
+    stats = IngestStats(
+        files_total=len(sv_entries),
+        files_parsed=len(parsed),
+        cache_hits=len(hits),
+        seconds=round(time.perf_counter() - t0, 4),
+    )
+    return profile, stats
+
+
+def ingest(
+    repo: Path, *, name: str | None = None, use_cache: bool = True, reporter: Reporter = null_reporter
+) -> tuple[Profile, IngestStats]:
+    """Analyse ``repo`` and save its profile."""
+    from dvsmith.analysis.store import save_profile
+
+    profile, stats = analyze_repo(repo, name=name, use_cache=use_cache, reporter=reporter)
+    save_profile(profile)
+    return profile, stats
+
+
+def _relevant(rel: str) -> bool:
+    return is_sv(rel) or classify_build_file(rel) is not None
+
+
+def changed_files(profile: Profile) -> list[str]:
+    """Repo files added, removed or changed since the profile was made (stat; hash only on doubt)."""
+    repo = Path(profile.repo_root)
+    if not repo.is_dir():
+        raise UserInputError(f"repository of profile {profile.name!r} is gone: {repo}")
+    entries, _ = walk_repo(repo)
+    now = {e.rel: e for e in entries if _relevant(e.rel)}
+    known = {r.path: r for r in profile.files}
+    changed: list[str] = sorted(set(now) ^ set(known))
+    for rel in sorted(set(now) & set(known)):
+        e, r = now[rel], known[rel]
+        if e.size != r.size:
+            changed.append(rel)
+        elif e.mtime_ns != r.mtime_ns:
+            try:
+                if _sha256_file(e.path) != r.sha256:
+                    changed.append(rel)
+            except OSError:
+                changed.append(rel)
+    return sorted(set(changed))
+
+
+def refresh_profile(
+    profile: Profile, *, use_cache: bool = True, reporter: Reporter = null_reporter
+) -> tuple[Profile, IngestStats, list[str]]:
+    """Re-stat the profile's repo; re-analyse (incrementally) and save only when something changed."""
+    t0 = time.perf_counter()
+    changed = changed_files(profile)
+    if not changed:
+        n = sum(1 for r in profile.files if is_sv(r.path))
+        return (
+            profile,
+            IngestStats(
+                files_total=n, files_parsed=0, cache_hits=n, seconds=round(time.perf_counter() - t0, 4)
+            ),
+            [],
+        )
+    from dvsmith.analysis.store import save_profile
+
+    reporter(Event("info", message=f"{len(changed)} file(s) changed since ingest; re-analysing"))
+    new, stats = analyze_repo(
+        Path(profile.repo_root), name=profile.name, use_cache=use_cache, reporter=reporter
+    )
+    save_profile(new)
+    return new, stats, changed
+
+
+def iter_sv_files(profile: Profile) -> Iterable[str]:
+    return (r.path for r in profile.files if is_sv(r.path))
+
+
+__all__ = [
+    "IngestStats",
+    "analyze_repo",
+    "changed_files",
+    "clear_parse_cache",
+    "ingest",
+    "parse_cache_info",
+    "refresh_profile",
+]

@@ -1,0 +1,155 @@
+"""Saved profiles: one orjson file per profile under ``paths.profiles_dir()`` and a small index.
+
+The index (``profiles/index.json``) remembers each profile's repo root, creation time and test count
+and which profile was ingested last, so a corrupt profile file can be rebuilt from its repo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from dvsmith import paths
+from dvsmith.analysis.profile import Profile
+from dvsmith.errors import UserInputError
+from dvsmith.events import Event, Reporter, null_reporter
+
+INDEX_NAME = "index.json"
+
+
+class ProfileSummary(BaseModel):
+    name: str
+    repo_root: str
+    created_at: str
+    tests: int
+    path: str
+
+
+def _profile_path(name: str) -> Path:
+    try:
+        return paths.confine(paths.profiles_dir(), f"{name}.json")
+    except ValueError as exc:
+        raise UserInputError(f"invalid profile name: {name!r}") from exc
+
+
+def _index_path() -> Path:
+    return paths.profiles_dir() / INDEX_NAME
+
+
+def _read_index() -> dict[str, Any]:
+    path = _index_path()
+    try:
+        data = orjson.loads(path.read_bytes())
+        if isinstance(data, dict) and isinstance(data.get("profiles"), dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    return _rebuild_index()
+
+
+def _rebuild_index() -> dict[str, Any]:
+    """Index from the profile files themselves (when the index is missing or corrupt)."""
+    data: dict[str, Any] = {"last": None, "profiles": {}}
+    folder = paths.profiles_dir()
+    if not folder.is_dir():
+        return data
+    newest = ""
+    for p in sorted(folder.glob("*.json")):
+        if p.name == INDEX_NAME:
+            continue
+        try:
+            prof = Profile.model_validate(orjson.loads(p.read_bytes()))
+        except (OSError, ValueError, ValidationError):
+            continue
+        data["profiles"][prof.name] = _index_entry(prof, p)
+        if prof.created_at >= newest:
+            newest, data["last"] = prof.created_at, prof.name
+    return data
+
+
+def _index_entry(profile: Profile, path: Path) -> dict[str, Any]:
+    return {
+        "repo_root": profile.repo_root,
+        "created_at": profile.created_at,
+        "tests": len(profile.tests),
+        "path": str(path),
+    }
+
+
+def save_profile(profile: Profile) -> Path:
+    """Write the profile atomically and record it in the index as the most recent one."""
+    path = _profile_path(profile.name)
+    paths.atomic_write_bytes(path, orjson.dumps(profile.model_dump(mode="json")))
+    index = _read_index()
+    index["profiles"][profile.name] = _index_entry(profile, path)
+    index["last"] = profile.name
+    paths.atomic_write_json(_index_path(), index)
+    return path
+
+
+def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter) -> Profile:
+    """The named profile (None: the most recently ingested). A corrupt file is rebuilt from its repo."""
+    index = _read_index()
+    if name is None:
+        name = index.get("last")
+        if not name or name not in index["profiles"]:
+            raise UserInputError("no profile yet: run `dvsmith ingest REPO` first")
+    path = _profile_path(name)
+    if not path.exists():
+        raise UserInputError(f"no profile named {name!r} (see `dvsmith profiles list`)")
+    try:
+        return Profile.model_validate(orjson.loads(path.read_bytes()))
+    except (OSError, ValueError, ValidationError) as exc:
+        reporter(
+            Event("warning", message=f"profile {name!r} is corrupt ({type(exc).__name__}); re-ingesting")
+        )
+    repo = index["profiles"].get(name, {}).get("repo_root")
+    if not repo or not Path(repo).is_dir():
+        raise UserInputError(
+            f"profile {name!r} is corrupt and its repository is unknown; run `dvsmith ingest`"
+        )
+    from dvsmith.analysis.ingest import ingest
+
+    profile, _ = ingest(Path(repo), name=name, reporter=reporter)
+    return profile
+
+
+def list_profiles() -> list[ProfileSummary]:
+    index = _read_index()
+    out = [
+        ProfileSummary(
+            name=n, repo_root=e["repo_root"], created_at=e["created_at"], tests=e["tests"], path=e["path"]
+        )
+        for n, e in index["profiles"].items()
+        if Path(e["path"]).exists()
+    ]
+    return sorted(out, key=lambda s: s.name)
+
+
+def remove_profile(name: str) -> None:
+    path = _profile_path(name)
+    index = _read_index()
+    if not path.exists() and name not in index["profiles"]:
+        raise UserInputError(f"no profile named {name!r}")
+    path.unlink(missing_ok=True)
+    index["profiles"].pop(name, None)
+    if index.get("last") == name:
+        rest = sorted(index["profiles"].items(), key=lambda kv: kv[1]["created_at"])
+        index["last"] = rest[-1][0] if rest else None
+    paths.atomic_write_json(_index_path(), index)
+
+
+from dvsmith.analysis.ingest import clear_parse_cache, parse_cache_info  # noqa: E402
+
+__all__ = [
+    "ProfileSummary",
+    "clear_parse_cache",
+    "list_profiles",
+    "load_profile",
+    "parse_cache_info",
+    "remove_profile",
+    "save_profile",
+]

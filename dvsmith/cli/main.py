@@ -1,0 +1,378 @@
+"""The `dvsmith` command line: typer commands that parse options, call the core and render results."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from dvsmith import __version__
+from dvsmith.cli import render
+from dvsmith.errors import DvsmithError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="dvsmith",
+    help="Turn a SystemVerilog/UVM testbench repository into a gym of verification tasks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+profiles_app = typer.Typer(help="List, show and remove ingested profiles.", no_args_is_help=True)
+cache_app = typer.Typer(help="Inspect or clear dvsmith's caches (parse, AI answers, compiled simulators).",
+                        no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(cache_app, name="cache")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run a core call; turn dvsmith errors into one line and the right exit code."""
+    try:
+        return fn()
+    except DvsmithError as exc:
+        render.error_line(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        render.error_line("interrupted")
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        render.error_line(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a bug: say so in one line, full traceback only on request
+        if os.environ.get("DVSMITH_DEBUG"):
+            traceback.print_exc()
+        render.error_line(f"internal error ({type(exc).__name__}): {exc} (set DVSMITH_DEBUG=1 for a traceback)")
+        raise typer.Exit(1) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dvsmith {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """dvsmith: ingest a UVM repo, build a gym of tasks, validate and evaluate solutions."""
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    repo: Annotated[Path, typer.Argument(help="Local folder of the SystemVerilog/UVM repository.")],
+    name: Annotated[str | None, typer.Option(help="Profile name (default: the folder's name).")] = None,
+    no_cache: NoCacheOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Analyse a repository with pyslang and store its profile (no AI, no simulator)."""
+    from dvsmith.analysis.ingest import ingest as core_ingest
+
+    reporter = render.ProgressReporter(quiet=json_out)
+    with reporter:
+        profile, stats = _guard(lambda: core_ingest(repo, name=name, use_cache=not no_cache, reporter=reporter))
+    if json_out:
+        doc = profile.model_dump(mode="json")
+        doc["stats"] = stats.model_dump(mode="json")
+        render.print_json(doc)
+        return
+    c = render.err_console
+    c.print(
+        f"[bold green]ingested[/] {profile.name}: {len(profile.tests)} tests "
+        f"({sum(1 for t in profile.tests if t.is_base)} base), {len(profile.sequences)} sequences, "
+        f"{len(profile.covergroups)} covergroups, build={profile.build.kind}"
+    )
+    c.print(
+        f"files {stats.files_total}, parsed {stats.files_parsed}, cache hits {stats.cache_hits}, "
+        f"{stats.seconds:.3f} s; {len(profile.diagnostics)} diagnostics"
+    )
+    rows = [
+        (t.name, t.file, t.line, t.base_class or "", "base" if t.is_base else "", "" if t.in_build else "no",
+         ", ".join(t.sequences))
+        for t in profile.tests
+    ]
+    c.print(render.table("Tests", ["test", "file", "line", "extends", "base", "in build", "starts"], rows))
+
+
+# ----------------------------------------------------------------------------------------------- build
+@app.command()
+def build(
+    name: Annotated[str | None, typer.Argument(help="Profile name (default: the most recently ingested).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: ./dvsmith_out/NAME).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="AI calls in flight at once.")] = 8,
+    provider: Annotated[
+        str | None, typer.Option(help="anthropic|offline (default: anthropic when ANTHROPIC_API_KEY is set).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model id (default: claude-haiku-5-5).")] = None,
+    sim: Annotated[str, typer.Option(help="verilator|none: validate every task by simulation.")] = "none",
+    uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder (default: UVM_HOME or PyPI).")] = None,
+    no_cache: NoCacheOpt = False,
+    log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Log prompt and answer bodies.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
+    from dvsmith.errors import UserInputError
+    from dvsmith.gym.build import BuildOptions, run_build
+
+    def run() -> Any:
+        if provider not in (None, "anthropic", "offline"):
+            raise UserInputError(f"unknown provider '{provider}' (anthropic|offline)")
+        if sim not in ("verilator", "none"):
+            raise UserInputError(f"unknown simulator '{sim}' (verilator|none)")
+        opts = BuildOptions(
+            name=name, out=out, concurrency=concurrency, provider=provider, model=model, sim=sim,
+            uvm_home=uvm_home, use_cache=not no_cache, log_bodies=log_bodies,
+        )
+        with reporter:
+            return asyncio.run(run_build(opts, reporter))
+
+    reporter = render.ProgressReporter(quiet=json_out)
+    report = _guard(run)
+    if json_out:
+        render.print_json(report.model_dump(mode="json"))
+    else:
+        _show_build(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _show_build(report: Any) -> None:
+    c = render.err_console
+    ai = report.ai
+    rows = []
+    for t in report.tasks:
+        o = t.oracle
+        cov = ", ".join(f"{k} {v:.0f}%" for k, v in (o.coverage.items() if o else [])) or "-"
+        rows.append((
+            t.id, t.metadata_source + (" (fallback)" if t.metadata_fell_back else ""),
+            "ok" if t.static_ok else "FAIL",
+            "-" if o is None else ("pass" if o.passed else "FAIL"),
+            cov, "valid" if t.valid else f"INVALID: {t.invalid_reason}",
+        ))
+    c.print(render.table("Tasks", ["task", "metadata", "static", "oracle", "coverage", "status"], rows))
+    c.print(render.phase_table(report.phases))
+    c.print(
+        f"AI: provider {ai.get('provider')} model {ai.get('model')}: {ai.get('calls', 0)} calls, "
+        f"{ai.get('cache_hits', 0)} cache hits, {ai.get('retries', 0)} retries, {ai.get('fallbacks', 0)} fallbacks, "
+        f"p50 {ai.get('p50_latency_s', 0):.2f} s, p95 {ai.get('p95_latency_s', 0):.2f} s, "
+        f"tokens {ai.get('tokens_in', 0)}/{ai.get('tokens_out', 0)}, ${ai.get('estimated_cost_usd', 0):.4f}"
+    )
+    if report.sim:
+        s = report.sim
+        c.print(f"simulation: {s.simulator}: {s.compiles} compiles ({s.compiles_cached} cached), {s.runs} runs")
+    for p in report.static_problems:
+        c.print(f"[red]static:[/] {p}")
+    valid = sum(1 for t in report.tasks if t.valid)
+    colour = "green" if report.ok else "red"
+    c.print(f"[bold {colour}]{valid}/{len(report.tasks)} tasks valid[/] → {report.out_dir} ({report.wall_s:.2f} s)")
+
+
+# -------------------------------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    gym_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    sim: Annotated[str, typer.Option(help="verilator|none")] = "none",
+    uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-run the build's checks (static, and with --sim the oracle simulations) on an existing gym."""
+    from dvsmith.gym.validate import revalidate
+
+    reporter = render.ProgressReporter(quiet=json_out)
+
+    def run() -> Any:
+        with reporter:
+            return asyncio.run(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter))
+
+    result = _guard(run)
+    if json_out:
+        render.print_json(result.model_dump(mode="json"))
+    else:
+        _show_build(result)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+# ------------------------------------------------------------------------------------------------ eval
+@app.command("eval")
+def eval_cmd(
+    gym_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    task_id: Annotated[str | None, typer.Argument(help="Task id (see tasks/).")] = None,
+    solution: Annotated[list[Path] | None, typer.Argument(help="Solution files or one folder.")] = None,
+    seed: Annotated[int, typer.Option(help="First simulation seed.")] = 1,
+    seeds: Annotated[int, typer.Option(min=1, max=100, help="Run this many seeds and report mean and spread.")] = 1,
+    batch: Annotated[
+        Path | None, typer.Option(help="JSONL of {\"task\": ID, \"solution\": [paths]} to evaluate in parallel.")
+    ] = None,
+    uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Grade a candidate solution: compile it into a copy of the gym, run the task's test, score it."""
+    from dvsmith.errors import UserInputError
+    from dvsmith.gym.evaluate import EvalJob, evaluate_many, read_batch
+
+    def run() -> Any:
+        jobs: list[EvalJob] = []
+        if batch is not None:
+            jobs = read_batch(batch)
+        if task_id is not None:
+            if not solution:
+                raise UserInputError("give the solution files (or a folder) after the task id")
+            jobs.append(EvalJob(task=task_id, solution=list(solution)))
+        if not jobs:
+            raise UserInputError("nothing to evaluate: give TASK_ID SOLUTION... or --batch FILE")
+        with reporter:
+            return asyncio.run(
+                evaluate_many(gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter)
+            )
+
+    reporter = render.ProgressReporter(quiet=json_out)
+    results = _guard(run)
+    if json_out:
+        docs = [r.model_dump(mode="json") for r in results]
+        render.print_json(docs[0] if len(docs) == 1 else docs)
+    else:
+        c = render.err_console
+        for r in results:
+            colour = "green" if r.passed else "red"
+            c.print(f"[bold {colour}]{'PASS' if r.passed else 'FAIL'}[/] {r.task}: score {r.score:.3f}")
+            for reason in r.reasons:
+                c.print(f"  - {reason}")
+            if r.log:
+                c.print(f"  log: {r.log}")
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+# -------------------------------------------------------------------------------------------- profiles
+@profiles_app.command("list")
+def profiles_list(json_out: JsonOpt = False) -> None:
+    """List ingested profiles."""
+    from dvsmith.analysis.store import list_profiles
+
+    items = _guard(list_profiles)
+    if json_out:
+        render.print_json([i.model_dump(mode="json") for i in items])
+        return
+    rows = [(i.name, i.tests, i.created_at, i.repo_root) for i in items]
+    render.out_console.print(render.table("Profiles", ["name", "tests", "created", "repo"], rows))
+
+
+@profiles_app.command("show")
+def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = False) -> None:
+    """Show one profile."""
+    from dvsmith.analysis.store import load_profile
+
+    reporter = render.ProgressReporter(quiet=json_out)
+    profile = _guard(lambda: load_profile(name, reporter=reporter))
+    if json_out:
+        render.print_json(profile.model_dump(mode="json"))
+        return
+    c = render.out_console
+    c.print(f"[bold]{profile.name}[/]  {profile.repo_root}  created {profile.created_at}")
+    for field in ("tests", "sequences", "sequence_items", "agents", "envs", "drivers", "monitors",
+                  "scoreboards", "sequencers", "covergroups", "packages", "interfaces", "modules"):
+        items = getattr(profile, field)
+        c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{' ...' if len(items) > 8 else ''}")
+    b = profile.build
+    c.print(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
+    c.print(f"diagnostics     {len(profile.diagnostics):>4}")
+
+
+@profiles_app.command("rm")
+def profiles_rm(name: Annotated[str, typer.Argument()]) -> None:
+    """Remove a profile."""
+    from dvsmith.analysis.store import remove_profile
+
+    _guard(lambda: remove_profile(name))
+    render.err_console.print(f"removed profile {name}")
+
+
+# ----------------------------------------------------------------------------------------------- cache
+@cache_app.command("info")
+def cache_info(json_out: JsonOpt = False) -> None:
+    """Show where caches live and how big they are."""
+    from dvsmith.paths import cache_info as core_info
+
+    info = _guard(core_info)
+    if json_out:
+        render.print_json(info)
+        return
+    rows = [(k, v["path"], v["files"], f"{v['bytes'] / 1e6:.1f} MB") for k, v in info["caches"].items()]
+    render.out_console.print(render.table("Caches", ["cache", "path", "files", "size"], rows))
+
+
+@cache_app.command("clear")
+def cache_clear(json_out: JsonOpt = False) -> None:
+    """Delete every cache (parse cache, AI answers, compiled simulators). Profiles are kept."""
+    from dvsmith.paths import cache_clear as core_clear
+
+    removed = _guard(core_clear)
+    if json_out:
+        render.print_json(removed)
+        return
+    render.err_console.print(f"cleared: {', '.join(f'{k} ({v} files)' for k, v in removed.items())}")
+
+
+# --------------------------------------------------------------------------------------------- ai-logs
+@app.command("ai-logs")
+def ai_logs(
+    tail: Annotated[int, typer.Option(min=1, help="How many recent calls to show.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show recent AI calls and a summary (calls, failures, latency, tokens, cost)."""
+    from dvsmith.ai.calllog import read_ai_logs, summarize_logs
+
+    entries = _guard(lambda: read_ai_logs(None))
+    summary = summarize_logs(entries)
+    recent = entries[-tail:]
+    if json_out:
+        render.print_json({"summary": summary, "calls": recent})
+        return
+    rows = [
+        (e.get("time", ""), e.get("task", ""), e.get("model", ""), f"{float(e.get('duration_s', 0)):.2f}",
+         e.get("tokens_in", 0), e.get("tokens_out", 0), e.get("retries", 0), e.get("outcome", ""))
+        for e in recent
+    ]
+    c = render.out_console
+    c.print(render.table("Recent AI calls", ["time", "task", "model", "s", "in", "out", "retries", "outcome"], rows))
+    c.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+# ---------------------------------------------------------------------------------------------- doctor
+@app.command()
+def doctor(
+    uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder to check.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what toolchain was found (Verilator, UVM, z3, g++, make, perl, ccache) and what is missing."""
+    from dvsmith.sim.toolchain import doctor as core_doctor
+
+    report = _guard(lambda: core_doctor(uvm_home=uvm_home))
+    if json_out:
+        render.print_json(report.model_dump(mode="json"))
+        return
+    rows = [
+        (t.name, "[green]found[/]" if t.found else "[red]missing[/]", t.version or "", t.path or "", t.note or "")
+        for t in report.tools
+    ]
+    render.out_console.print(render.table("Toolchain", ["tool", "status", "version", "path", "note"], rows))
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,296 @@
+"""`dvsmith build`: profile -> tasks with metadata -> clean gym -> validation -> build.json.
+
+Phases (timed): load, plan, metadata, clean, write, validate, then with a simulator compile and run,
+then report. Everything is written into a temp folder beside OUT and renamed at the end, so an interrupted
+build leaves no half-written output and the previous OUT stays intact until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from dvsmith import __version__
+from dvsmith.ai.metadata import MetadataRequest, MetadataResult, generate_metadata
+from dvsmith.analysis.ingest import ingest, refresh_profile
+from dvsmith.analysis.profile import Profile
+from dvsmith.analysis.store import load_profile
+from dvsmith.errors import UserInputError
+from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.clean import CleanResult, TaskCleaning, clean_repo
+from dvsmith.gym.models import BuildReport, Task, TaskStatus
+from dvsmith.gym.plan import TaskPlan, plan_tasks
+from dvsmith.gym.static_check import static_check
+from dvsmith.gym.writer import content_hash, write_manifest, write_task
+from dvsmith.metrics import PhaseTimer
+from dvsmith.paths import atomic_write_json
+
+SimChoice = Literal["verilator", "none"]
+
+
+class BuildOptions(BaseModel):
+    name: str | None = None
+    out: Path | None = None
+    concurrency: int = 8
+    provider: str | None = None
+    model: str | None = None
+    sim: SimChoice = "none"
+    uvm_home: Path | None = None
+    use_cache: bool = True
+    log_bodies: bool = False
+
+
+def default_out_dir(profile_name: str) -> Path:
+    return Path.cwd() / "dvsmith_out" / profile_name
+
+
+def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
+    profile = load_profile(opts.name, reporter=reporter)
+    repo = Path(profile.repo_root)
+    if not repo.is_dir():
+        raise UserInputError(f"the repository of profile '{profile.name}' is gone: {repo}")
+    if not opts.use_cache:
+        profile, _ = ingest(repo, name=profile.name, use_cache=False, reporter=reporter)
+        return profile, ["(all: --no-cache)"]
+    profile, _, changed = refresh_profile(profile, reporter=reporter)
+    if changed:
+        reporter(Event("info", phase="load", message=f"{len(changed)} file(s) changed since ingest: re-analysed"))
+    return profile, changed
+
+
+def _assemble_task(
+    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path, profile: Profile
+) -> Task:
+    test = plan.test
+    select = f"+UVM_TESTNAME={test.name}"
+    md = meta.metadata
+    return Task(
+        id=plan.id,
+        test_name=test.name,
+        title=md.title,
+        difficulty=md.difficulty,
+        difficulty_reason=md.difficulty_reason,
+        description=md.description,
+        goal=md.goal,
+        hints=list(md.hints),
+        covergroups=list(md.covergroups),
+        sequences=list(md.sequences),
+        files_to_write=list(cleaning.files_to_write),
+        test_select=select,
+        metadata_source=meta.source,
+        content_hash=content_hash(oracle_root / plan.id, cleaning.oracle_files, select),
+        compile_unit=test.compile_unit,
+        test_file=test.file,
+        base_class=test.base_class,
+        removed_classes=[c.name for c in plan.removed_classes],
+        removed_files=list(cleaning.removed_files),
+        removed_references=[r.model_dump(mode="json") for r in cleaning.removed_references],
+        oracle_files=list(cleaning.oracle_files),
+    )
+
+
+async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> BuildReport:
+    started = time.perf_counter()
+    timer = PhaseTimer()
+
+    reporter(Event("phase_start", phase="load"))
+    with timer.phase("load"):
+        profile, changed = _load(opts, reporter)
+    repo_root = Path(profile.repo_root)
+
+    with timer.phase("plan"):
+        plans = plan_tasks(profile)
+    if not plans:
+        raise UserInputError(
+            f"profile '{profile.name}' has no task to build: every test is a base test or outside the build"
+        )
+
+    out = (opts.out or default_out_dir(profile.name)).resolve()
+    if out == repo_root or repo_root in out.parents:
+        raise UserInputError(f"--out must be outside the repository: {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter)
+        report.wall_s = round(time.perf_counter() - started, 4)
+        with timer.phase("report"):
+            report.phases = timer.as_dict()
+            atomic_write_json(tmp / "build.json", report.model_dump(mode="json"))
+            _swap_into_place(tmp, out)
+        report.phases = timer.as_dict()
+        report.wall_s = round(time.perf_counter() - started, 4)
+        atomic_write_json(out / "build.json", report.model_dump(mode="json"))
+        return report
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by ``tmp`` with renames only; the old output is removed after the swap."""
+    old: Path | None = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+async def _build_into(
+    tmp: Path,
+    out: Path,
+    opts: BuildOptions,
+    profile: Profile,
+    changed: list[str],
+    plans: list[TaskPlan],
+    timer: PhaseTimer,
+    reporter: Reporter,
+) -> BuildReport:
+    repo_root = Path(profile.repo_root)
+    gym_dir, oracle_dir = tmp / "gym", tmp / "oracle"
+
+    reporter(Event("phase_start", phase="metadata"))
+    with timer.phase("metadata"):
+        requests = [
+            MetadataRequest(
+                task_id=p.id,
+                test_name=p.test.name,
+                test_file=p.test.file,
+                sequences=sorted({*p.test.sequences, *(c.name for c in p.removed_classes if c.name != p.test.name)}),
+            )
+            for p in plans
+        ]
+        results, ai_stats = await generate_metadata(
+            profile,
+            repo_root,
+            requests,
+            provider=opts.provider,
+            model=opts.model,
+            concurrency=opts.concurrency,
+            use_cache=opts.use_cache,
+            log_bodies=opts.log_bodies,
+            reporter=reporter,
+        )
+
+    reporter(Event("phase_start", phase="clean"))
+    with timer.phase("clean"):
+        gym_dir.mkdir()
+        oracle_dir.mkdir()
+        cleaning: CleanResult = clean_repo(repo_root, profile, plans, gym_dir, oracle_dir, reporter=reporter)
+    by_task = {c.task_id: c for c in cleaning.tasks}
+
+    with timer.phase("write"):
+        tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir, profile) for p in plans]
+        for t in tasks:
+            write_task(tmp, t)
+
+    reporter(Event("phase_start", phase="validate"))
+    with timer.phase("validate"):
+        static = static_check(gym_dir, profile, plans, cleaning)
+    static_by_task = {r.task_id: r for r in static.tasks}
+
+    statuses: list[TaskStatus] = []
+    for t in tasks:
+        st = static_by_task.get(t.id)
+        problems = list(st.problems) if st else []
+        statuses.append(
+            TaskStatus(
+                id=t.id,
+                test_name=t.test_name,
+                metadata_source=t.metadata_source,
+                metadata_fell_back=results[t.id].fell_back,
+                static_ok=not problems,
+                static_problems=problems,
+                valid=not problems,
+                invalid_reason=("static: " + problems[0]) if problems else None,
+            )
+        )
+
+    report = BuildReport(
+        dvsmith_version=__version__,
+        profile=profile.name,
+        repo_root=str(repo_root),
+        profile_fingerprint=profile.fingerprint,
+        profile_refreshed=changed,
+        out_dir=str(out),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        options={
+            "concurrency": opts.concurrency,
+            "provider": ai_stats.provider,
+            "model": ai_stats.model,
+            "sim": opts.sim,
+            "no_cache": not opts.use_cache,
+        },
+        ai=ai_stats.model_dump(mode="json"),
+        tasks=statuses,
+        static_problems=list(static.problems),
+        compile_units=list(profile.compile_units),
+    )
+
+    if opts.sim != "none":
+        from dvsmith.gym.validate import simulate_tasks
+
+        sim_summary = await simulate_tasks(
+            repo_root=repo_root,
+            gym_dir=gym_dir,
+            profile=profile,
+            tasks=tasks,
+            statuses=statuses,
+            simulator=opts.sim,
+            uvm_home=opts.uvm_home,
+            timer=timer,
+            reporter=reporter,
+        )
+        report.sim = sim_summary
+        for t in tasks:  # acceptance and oracle results were filled in by simulate_tasks
+            write_task(tmp, t)
+
+    with timer.phase("write"):
+        write_manifest(tmp)
+    report.ok = all(s.valid for s in statuses) and not static.problems
+    return report
+
+
+def load_build(out_dir: Path) -> BuildReport:
+    path = out_dir / "build.json"
+    try:
+        return BuildReport.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise UserInputError(f"not a dvsmith gym (no build.json): {out_dir}") from None
+    except ValueError as exc:
+        raise UserInputError(f"corrupt build.json in {out_dir}: {str(exc).splitlines()[0]}") from None
+
+
+def load_task(out_dir: Path, task_id: str) -> Task:
+    tasks_dir = out_dir / "tasks"
+    if not tasks_dir.is_dir():
+        raise UserInputError(f"not a dvsmith gym (no tasks/ folder): {out_dir}")
+    with contextlib.suppress(ValueError):
+        path = (tasks_dir / task_id / "task.json").resolve()
+        if tasks_dir.resolve() in path.parents and path.is_file():
+            try:
+                return Task.model_validate_json(path.read_bytes())
+            except ValueError as exc:
+                raise UserInputError(f"corrupt task.json for {task_id}: {str(exc).splitlines()[0]}") from None
+    known = sorted(p.name for p in tasks_dir.iterdir() if (p / "task.json").is_file())
+    raise UserInputError(f"unknown task id '{task_id}' (known: {', '.join(known) or 'none'})")
+
+
+def all_tasks(out_dir: Path) -> list[Task]:
+    tasks_dir = out_dir / "tasks"
+    if not tasks_dir.is_dir():
+        raise UserInputError(f"not a dvsmith gym (no tasks/ folder): {out_dir}")
+    return [load_task(out_dir, p.name) for p in sorted(tasks_dir.iterdir()) if (p / "task.json").is_file()]

@@ -1,0 +1,804 @@
+"""Deterministic cleaning: the gym (the repo without any task's solution) and each task's oracle.
+
+Every change to a file is a byte range deleted from the original file and owned by one task: a class
+(and its out-of-class methods), an `include line, a filelist entry, a word in a Makefile test list, a
+comment or string naming a removed class. Then, per file:
+
+- gym file    = original minus every task's ranges (a file holding only one task's removed code goes
+  away entirely);
+- oracle file = original minus the ranges of the tasks this task does not put back (for a file the gym
+  keeps, that is the cleaned file with this task's classes back in place: what the candidate writes);
+- removed_references = the line hunks turning the cleaned file into the same "minus other tasks" text
+  for files the candidate does not write (include lines, filelist entries, test-list words, comments).
+
+So gym + oracle files + restored references is exactly the original repo minus other tasks' code.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dvsmith.analysis.profile import Profile, Span
+from dvsmith.errors import UserInputError
+from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.plan import ClassIndex, TaskPlan
+from dvsmith.gym.svtext import (
+    Tok,
+    apply_deletions,
+    decode,
+    find_words,
+    is_doc,
+    is_sv,
+    lex,
+    line_bounds,
+    looks_binary,
+    merge_ranges,
+    resolve_include,
+    shingles,
+    split_lines,
+)
+from dvsmith.paths import atomic_write_bytes, confine
+
+EXCLUDED_DIRS = frozenset(
+    {
+        ".git",
+        ".svn",
+        ".hg",
+        "obj_dir",
+        "INCA_libs",
+        "xcelium.d",
+        "csrc",
+        "__pycache__",
+        ".dvsmith",
+        "xsim.dir",
+    }
+)
+EXCLUDED_SUFFIXES = (".log", ".vcd", ".fst", ".wlf", ".ucdb", ".vpd", ".fsdb", ".pyc", ".daidir", ".shm")
+EXCLUDED_FILES = frozenset({"coverage.dat", "transcript", "ucli.key"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RemovedReference(_Model):
+    """One hunk eval puts back into a gym file the candidate does not write.
+
+    ``line_index`` is the 0-based index of the first line of the CLEANED gym file this hunk replaces
+    (``count`` lines, 0 for a pure insertion before that line); ``text`` is what goes there (whole
+    lines, each with its newline); ``expect`` is the cleaned text being replaced (checked first).
+    """
+
+    file: str
+    line_index: int
+    count: int = 0
+    text: str
+    expect: str = ""
+    kind: str = "reference"  # include|filelist|test_list|comment|string|typedef|text (joined with + if mixed)
+    encoding: str = "utf-8"
+
+
+class RemovedRange(_Model):
+    file: str
+    name: str
+    start: int
+    end: int
+    line: int
+    end_line: int
+
+
+class TaskCleaning(_Model):
+    task_id: str
+    files_to_write: list[str] = Field(default_factory=list)  # gym-relative
+    removed_files: list[str] = Field(default_factory=list)  # whole files this task removes
+    removed_ranges: list[RemovedRange] = Field(default_factory=list)  # class ranges (files that stay)
+    removed_references: list[RemovedReference] = Field(default_factory=list)
+    oracle_files: list[str] = Field(default_factory=list)  # relative to oracle/ID/
+    requires: list[str] = Field(default_factory=list)  # other tasks whose code this oracle includes
+    notes: list[str] = Field(default_factory=list)
+
+
+class CleanResult(_Model):
+    tasks: list[TaskCleaning] = Field(default_factory=list)
+    gym_dir: str
+    oracle_dir: str
+    files_copied: int = 0
+    files_removed: int = 0
+    files_edited: int = 0
+    skipped: list[str] = Field(default_factory=list)  # build outputs, VCS folders, refused symlinks
+    notes: list[str] = Field(default_factory=list)
+    removed_names: dict[str, list[str]] = Field(default_factory=dict)  # task -> class names removed
+    removed_basenames: dict[str, list[str]] = Field(default_factory=dict)  # task -> file names removed
+    edited_files: dict[str, list[str]] = Field(default_factory=dict)  # gym file -> tasks editing it
+    fingerprints: dict[str, list[str]] = Field(default_factory=dict)  # task -> hashes of oracle shingles
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int
+    owner: str
+    kind: str
+
+
+# ---------------------------------------------------------------------------------------------- copy
+
+
+def _excluded(rel_parts: tuple[str, ...], name: str, full: Path, is_dir: bool) -> bool:
+    if name in EXCLUDED_DIRS or name in EXCLUDED_FILES:
+        return True
+    if name.startswith("simv") or name.endswith(EXCLUDED_SUFFIXES):
+        return True
+    if is_dir and name == "work":  # a simulator library folder, not a source folder named work
+        try:
+            inner = {p.name for p in full.iterdir()}
+        except OSError:
+            return False
+        return bool(inner & {"_info", "_vmake", "_lib.qdb"}) or any(n.endswith(".qdb") for n in inner)
+    return False
+
+
+def _walk(repo: Path, skip_roots: Iterable[Path]) -> tuple[list[str], dict[str, str], list[str]]:
+    """Regular files to copy, symlinks inside the repo (rel -> target rel), and skip notes."""
+    skips = {p.resolve() for p in skip_roots}
+    files: list[str] = []
+    links: dict[str, str] = {}
+    notes: list[str] = []
+    repo_resolved = repo.resolve()
+
+    def visit(folder: Path, rel_parts: tuple[str, ...]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            notes.append(f"unreadable folder {'/'.join(rel_parts) or '.'}: {exc.strerror}")
+            return
+        for ent in entries:
+            full = Path(ent.path)
+            rel = "/".join((*rel_parts, ent.name))
+            if full.resolve() in skips and not ent.is_symlink():
+                continue
+            if ent.is_symlink():
+                if ent.name in EXCLUDED_DIRS:
+                    continue
+                target = full.resolve()
+                if target != repo_resolved and repo_resolved not in target.parents:
+                    notes.append(f"skipped symlink {rel}: it points outside the repository")
+                    continue
+                if not target.exists():
+                    notes.append(f"skipped symlink {rel}: dangling")
+                    continue
+                links[rel] = target.relative_to(repo_resolved).as_posix()
+                continue
+            is_dir = ent.is_dir(follow_symlinks=False)
+            if _excluded(rel_parts, ent.name, full, is_dir):
+                notes.append(f"skipped {rel}{'/' if is_dir else ''}: VCS data or build output")
+                continue
+            if is_dir:
+                visit(full, (*rel_parts, ent.name))
+            elif ent.is_file(follow_symlinks=False):
+                files.append(rel)
+
+    visit(repo, ())
+    return files, links, notes
+
+
+# ------------------------------------------------------------------------------------------ ranges
+
+
+def _line_no(starts: list[int], offset: int) -> int:
+    return bisect.bisect_right(starts, offset)
+
+
+def extend_range(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """Grow a declaration's range to whole lines, its directly preceding comment lines and its line end."""
+    start = max(0, min(start, len(data)))
+    end = max(start, min(end, len(data)))
+    ls, _ = line_bounds(data, start)
+    s = ls if data[ls:start].strip() == b"" else start
+    if s == ls:
+        while s > 0:
+            pls, _ = line_bounds(data, s - 1)
+            prev = data[pls:s].strip()
+            if prev.startswith(b"//"):
+                s = pls
+            else:
+                break
+    e = end
+    if 0 < e < len(data) and data[e - 1 : e] != b"\n":
+        _, le = line_bounds(data, e)
+        rest = data[e:le].strip()
+        if rest == b"" or rest.startswith(b"//"):
+            e = le
+    at_line_start = e == len(data) or (e > 0 and data[e - 1 : e] == b"\n")
+    if at_line_start and e < len(data) and (s == 0 or data[s - 1 : s] == b"\n"):
+        prev_blank = s == 0 or data[line_bounds(data, s - 1)[0] : s].strip() == b""
+        _, nle = line_bounds(data, e)
+        if prev_blank and data[e:nle].strip() == b"":
+            e = nle
+    if e == len(data) and s > 0 and data[s - 1 : s] == b"\n":  # no blank line left at the end of the file
+        pls, _ = line_bounds(data, s - 1)
+        if data[pls:s].strip() == b"":
+            s = pls
+    return s, e
+
+
+def _whole_line_if_alone(data: bytes, s: int, e: int, comment: bytes = b"//") -> tuple[int, int]:
+    ls, le = line_bounds(data, s)
+    if e > le:
+        return s, e
+    before = data[ls:s].strip()
+    after = data[e:le].strip()
+    if before == b"" and (after == b"" or after.startswith(comment)):
+        return ls, le
+    return s, e
+
+
+_GUARD_DIRECTIVES = frozenset(
+    {"`ifndef", "`ifdef", "`elsif", "`define", "`undef", "`timescale", "`default_nettype", "`resetall"}
+)
+
+
+def _residual_trivial(data: bytes, toks: list[Tok], ranges: list[tuple[int, int]], include_ok: Any) -> bool:
+    """True when, outside ``ranges``, the file holds only comments, guards, imports and trivial includes."""
+    merged = merge_ranges(ranges)
+    starts = [r[0] for r in merged]
+
+    def inside(off: int) -> bool:
+        i = bisect.bisect_right(starts, off) - 1
+        return i >= 0 and off < merged[i][1]
+
+    code = [t for t in toks if not t.trivia and not inside(t.start)]
+    i = 0
+    while i < len(code):
+        t = code[i]
+        if t.kind == "Directive":
+            if t.text in _GUARD_DIRECTIVES:
+                _, le = line_bounds(data, t.start)
+                i += 1
+                while i < len(code) and code[i].start < le:
+                    i += 1
+                continue
+            if t.text in ("`endif", "`else", "`celldefine", "`endcelldefine"):
+                i += 1
+                continue
+            if t.text == "`include" and i + 1 < len(code) and include_ok(code[i + 1].text):
+                i += 2
+                continue
+            return False
+        if t.kind == "ImportKeyword":
+            while i < len(code) and code[i].kind != "Semicolon":
+                i += 1
+            i += 1
+            continue
+        if t.kind == "Semicolon":
+            i += 1
+            continue
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------- context
+
+
+class _Ctx:
+    def __init__(self, repo: Path, profile: Profile, plans: list[TaskPlan], files: list[str]) -> None:
+        self.repo = repo
+        self.profile = profile
+        self.plans = plans
+        self.files = files
+        self.file_set = set(files)
+        self.data: dict[str, bytes] = {}
+        self._toks: dict[str, list[Tok]] = {}
+        self.idx = ClassIndex(profile)
+        self.incdirs_all: list[str] = []
+        self.incdirs_of: dict[str, list[str]] = defaultdict(list)
+        for u in profile.compile_units:
+            for d in u.incdirs:
+                if d not in self.incdirs_all:
+                    self.incdirs_all.append(d)
+            for f in (*u.files, *u.sources):
+                for d in u.incdirs:
+                    if d not in self.incdirs_of[f]:
+                        self.incdirs_of[f].append(d)
+        self.known_includes = {f.path: list(f.includes) for f in profile.files}
+
+    def read(self, rel: str) -> bytes:
+        if rel not in self.data:
+            self.data[rel] = (self.repo / rel).read_bytes()
+        return self.data[rel]
+
+    def toks(self, rel: str) -> list[Tok]:
+        if rel not in self._toks:
+            self._toks[rel] = lex(self.read(rel))
+        return self._toks[rel]
+
+    def resolve_include(self, spec: str, including: str) -> str | None:
+        incdirs = [*self.incdirs_of.get(including, []), *self.incdirs_all]
+        return resolve_include(
+            spec, including, incdirs, self.file_set.__contains__, self.known_includes.get(including, ())
+        )
+
+
+# ------------------------------------------------------------------------------------------ clean
+
+
+def clean_repo(
+    repo_root: Path,
+    profile: Profile,
+    plans: list[TaskPlan],
+    gym_dir: Path,
+    oracle_dir: Path,
+    reporter: Reporter = null_reporter,
+) -> CleanResult:
+    """Copy ``repo_root`` into ``gym_dir`` without any task's solution and write each task's oracle.
+
+    ``gym_dir`` and ``oracle_dir`` are empty folders the caller created; the source repo is only read.
+    """
+    repo = repo_root.resolve()
+    if not repo.is_dir():
+        raise UserInputError(f"repository folder not found: {repo_root}")
+    files, links, skipped = _walk(repo, (gym_dir, oracle_dir))
+    ctx = _Ctx(repo, profile, plans, files)
+    notes: list[str] = []
+    reporter(Event("task_start", phase="clean", total=len(plans)))
+
+    # 1. class ranges of every task
+    class_edits: dict[str, list[_Edit]] = defaultdict(list)
+    ranges_by_task: dict[str, list[RemovedRange]] = defaultdict(list)
+    removed_keys: dict[tuple[str, str], str] = {}
+    task_notes: dict[str, list[str]] = defaultdict(list)
+    for p in plans:
+        for rc in p.removed_classes:
+            removed_keys[(rc.name, rc.file)] = p.id
+            if rc.file not in ctx.file_set:
+                task_notes[p.id].append(f"{rc.name}: its file {rc.file} is not in the repository copy")
+                continue
+            if rc.span is None:
+                task_notes[p.id].append(f"{rc.name}: source range unknown, class left in {rc.file}")
+                continue
+            data = ctx.read(rc.file)
+            starts = _line_starts_cached(ctx, rc.file)
+            for sp in (rc.span, *rc.extern_spans):
+                s, e = extend_range(data, sp.start, sp.end)
+                class_edits[rc.file].append(_Edit(s, e, p.id, "class"))
+                ranges_by_task[p.id].append(
+                    RemovedRange(
+                        file=rc.file,
+                        name=rc.name,
+                        start=s,
+                        end=e,
+                        line=_line_no(starts, s),
+                        end_line=_line_no(starts, max(s, e - 1)),
+                    )
+                )
+
+    # 2. files that hold only one task's removed code go away entirely
+    whole: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for rel in sorted(class_edits):
+            if rel in whole:
+                continue
+            owners = {e.owner for e in class_edits[rel]}
+            if len(owners) != 1 or not is_sv(rel):
+                continue
+            owner = next(iter(owners))
+
+            def include_ok(lit: str, rel: str = rel, owner: str = owner) -> bool:
+                spec = lit.strip('"<>')
+                if posixpath.basename(spec) == "uvm_macros.svh":
+                    return True
+                target = ctx.resolve_include(spec, rel)
+                return target is not None and whole.get(target) == owner
+
+            spans = [(e.start, e.end) for e in class_edits[rel]]
+            if _residual_trivial(ctx.read(rel), ctx.toks(rel), spans, include_ok):
+                whole[rel] = owner
+                changed = True
+
+    # 3. names and file names each task removes (only those nothing kept shares)
+    kept_bases = {posixpath.basename(f) for f in files if f not in whole}
+    base_owner: dict[str, str] = {}
+    base_clash: set[str] = set()
+    for rel, owner in whole.items():
+        b = posixpath.basename(rel)
+        if b in kept_bases or (b in base_owner and base_owner[b] != owner):
+            base_clash.add(b)
+        base_owner[b] = owner
+    for b in base_clash:
+        base_owner.pop(b, None)
+    removed_names: dict[str, list[str]] = defaultdict(list)
+    for (name, _file), owner in sorted(removed_keys.items()):
+        if name not in removed_names[owner]:
+            removed_names[owner].append(name)
+    names = frozenset(n for n, _ in removed_keys)
+    bases = frozenset(base_owner)
+
+    def owner_of_hit(word: str, rel: str) -> str | None:
+        if word in base_owner:
+            return base_owner[word]
+        entry = ctx.idx.resolve(word, rel)
+        if entry is None:
+            return None
+        return removed_keys.get(entry.key)
+
+    # 4. references in the files that stay
+    edits: dict[str, list[_Edit]] = defaultdict(list)
+    for rel, es in class_edits.items():
+        if rel not in whole:
+            edits[rel].extend(es)
+    for rel in files:
+        if rel in whole:
+            continue
+        data = ctx.read(rel)
+        if looks_binary(data):
+            continue
+        protected = merge_ranges((e.start, e.end) for e in class_edits.get(rel, []))
+        if is_sv(rel):
+            found = _sv_reference_edits(ctx, rel, protected, whole, names, bases, owner_of_hit)
+        else:
+            found = _text_reference_edits(ctx, rel, whole, names, bases, owner_of_hit)
+        edits[rel].extend(found)
+
+    # 5. the gym
+    cleaned: dict[str, bytes] = {}
+    gym_dir.mkdir(parents=True, exist_ok=True)
+    oracle_dir.mkdir(parents=True, exist_ok=True)
+    edited_files: dict[str, list[str]] = {}
+    for rel in files:
+        if rel in whole:
+            continue
+        data = ctx.read(rel)
+        es = edits.get(rel, [])
+        out = apply_deletions(data, ((e.start, e.end) for e in es)) if es else data
+        cleaned[rel] = out
+        if es:
+            edited_files[rel] = sorted({e.owner for e in es})
+        _write(gym_dir, rel, out, repo / rel)
+    for rel, target in sorted(links.items()):
+        if target in whole or any(target.startswith(w + "/") for w in whole):
+            skipped.append(f"skipped symlink {rel}: it points at removed code")
+            continue
+        link_path = gym_dir / rel
+        link_path.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(posixpath.relpath(target, posixpath.dirname(rel) or "."), link_path)
+
+    # 6. per task: oracle files and references
+    plan_ids = {p.id for p in plans}
+    results: list[TaskCleaning] = []
+    fingerprints: dict[str, list[str]] = {}
+    kept_shingles: set[str] = set()
+    for out in cleaned.values():
+        if not looks_binary(out):
+            kept_shingles |= shingles(decode(out)[0])
+    for p in plans:
+        putback = {p.id, *(r for r in p.requires if r in plan_ids)}
+        tc = TaskCleaning(
+            task_id=p.id, requires=sorted(putback - {p.id}), notes=list(task_notes.get(p.id, []))
+        )
+        secret: set[str] = set()
+        for rel in files:
+            if rel in whole:
+                if whole[rel] in putback:
+                    _write(oracle_dir / p.id, rel, ctx.read(rel), repo / rel)
+                    tc.files_to_write.append(rel)
+                    if whole[rel] == p.id:
+                        tc.removed_files.append(rel)
+                        secret |= shingles(decode(ctx.read(rel))[0])
+                continue
+            es = edits.get(rel, [])
+            if not any(e.owner in putback for e in es):
+                continue
+            target = apply_deletions(ctx.read(rel), ((e.start, e.end) for e in es if e.owner not in putback))
+            if any(e.owner in putback and e.kind == "class" for e in es):
+                _write(oracle_dir / p.id, rel, target, repo / rel)
+                tc.files_to_write.append(rel)
+                data = ctx.read(rel)
+                for e in es:
+                    if e.owner == p.id and e.kind == "class":
+                        secret |= shingles(decode(data[e.start : e.end])[0])
+            else:
+                kinds = "+".join(sorted({e.kind for e in es if e.owner in putback}))
+                tc.removed_references.extend(_diff_refs(rel, cleaned[rel], target, kinds))
+        tc.oracle_files = list(tc.files_to_write)
+        tc.removed_ranges = sorted(ranges_by_task.get(p.id, []), key=lambda r: (r.file, r.start))
+        fingerprints[p.id] = sorted(fingerprint(s) for s in secret - kept_shingles)
+        if not tc.files_to_write:
+            tc.notes.append("nothing was removed for this task")
+        for n in tc.notes:
+            reporter(Event("warning", phase="clean", message=f"{p.id}: {n}"))
+        notes.extend(f"{p.id}: {n}" for n in tc.notes)
+        results.append(tc)
+        reporter(Event("task_advance", phase="clean", advance=1))
+
+    return CleanResult(
+        tasks=results,
+        gym_dir=str(gym_dir),
+        oracle_dir=str(oracle_dir),
+        files_copied=len(cleaned),
+        files_removed=len(whole),
+        files_edited=len(edited_files),
+        skipped=skipped,
+        notes=notes,
+        removed_names=dict(removed_names),
+        removed_basenames={
+            o: sorted(b for b, ow in base_owner.items() if ow == o) for o in sorted(set(base_owner.values()))
+        },
+        edited_files=edited_files,
+        fingerprints=fingerprints,
+    )
+
+
+def _line_starts_cached(ctx: _Ctx, rel: str) -> list[int]:
+    data = ctx.read(rel)
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer(rb"\n", data))
+    return starts
+
+
+def fingerprint(shingle: str) -> str:
+    return hashlib.sha256(shingle.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _write(root: Path, rel: str, data: bytes, source: Path) -> None:
+    dest = root / rel
+    atomic_write_bytes(dest, data)
+    try:
+        mode = stat.S_IMODE(source.stat().st_mode)
+    except OSError:
+        return
+    os.chmod(dest, mode | stat.S_IRUSR | stat.S_IWUSR)
+
+
+def _diff_refs(rel: str, cleaned: bytes, target: bytes, kind: str) -> list[RemovedReference]:
+    try:
+        a_text, b_text, codec = cleaned.decode("utf-8"), target.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        a_text, b_text, codec = cleaned.decode("latin-1"), target.decode("latin-1"), "latin-1"
+    a, b = split_lines(a_text), split_lines(b_text)
+    refs: list[RemovedReference] = []
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        refs.append(
+            RemovedReference(
+                file=rel,
+                line_index=i1,
+                count=i2 - i1,
+                text="".join(b[j1:j2]),
+                expect="".join(a[i1:i2]),
+                kind=kind,
+                encoding=codec,
+            )
+        )
+    return refs
+
+
+# ----------------------------------------------------------------------------- reference finding
+
+
+def _sv_reference_edits(
+    ctx: _Ctx,
+    rel: str,
+    protected: list[tuple[int, int]],
+    whole: dict[str, str],
+    names: frozenset[str],
+    bases: frozenset[str],
+    owner_of_hit: Any,
+) -> list[_Edit]:
+    data = ctx.read(rel)
+    toks = ctx.toks(rel)
+    pstarts = [r[0] for r in protected]
+
+    def inside(off: int) -> bool:
+        i = bisect.bisect_right(pstarts, off) - 1
+        return i >= 0 and off < protected[i][1]
+
+    out: list[_Edit] = []
+
+    def hits(start: int, end: int) -> list[tuple[int, int, str]]:
+        found: list[tuple[int, int, str]] = []
+        for hs, he, word in find_words(data[start:end], names, bases):
+            owner = owner_of_hit(word, rel)
+            if owner is not None:
+                found.append((start + hs, start + he, owner))
+        return found
+
+    code_idx = [i for i, t in enumerate(toks) if not t.trivia]
+    for pos, i in enumerate(code_idx):
+        t = toks[i]
+        if inside(t.start):
+            continue
+        if t.kind == "Directive" and t.text == "`include" and pos + 1 < len(code_idx):
+            lit = toks[code_idx[pos + 1]]
+            if lit.kind == "StringLiteral":
+                target = ctx.resolve_include(lit.text, rel)
+                if target is not None and target in whole:
+                    s, e = _whole_line_if_alone(data, t.start, lit.end)
+                    out.append(_Edit(s, e, whole[target], "include"))
+            continue
+        if t.kind == "StringLiteral":
+            prev = toks[code_idx[pos - 1]] if pos > 0 else None
+            if prev is not None and prev.kind == "Directive" and prev.text == "`include":
+                continue
+            for s, e, owner in hits(t.start + 1, t.end - 1):
+                out.append(_Edit(s, e, owner, "string"))
+            continue
+        if t.kind == "TypedefKeyword" and pos + 3 < len(code_idx):
+            k1, k2, k3 = (toks[code_idx[pos + n]] for n in (1, 2, 3))
+            if k1.kind == "ClassKeyword" and k2.kind == "Identifier" and k3.kind == "Semicolon":
+                owner = owner_of_hit(k2.text, rel)
+                if owner is not None:
+                    s, e = _whole_line_if_alone(data, t.start, k3.end)
+                    out.append(_Edit(s, e, owner, "typedef"))
+    for t in toks:
+        if not t.trivia or t.kind not in ("LineComment", "BlockComment") or inside(t.start):
+            continue
+        for hs, he, owner in hits(t.start, t.end):
+            out.append(_comment_edit(data, t, hs, he, owner))
+    return out
+
+
+def _comment_edit(data: bytes, t: Tok, hs: int, he: int, owner: str) -> _Edit:
+    ls, le = line_bounds(data, hs)
+    if t.kind == "LineComment" or b"\n" not in data[t.start : t.end]:
+        line_s, line_e = line_bounds(data, t.start)
+        if data[line_s : t.start].strip() == b"" and data[t.end : line_e].strip() == b"":
+            return _Edit(line_s, line_e, owner, "comment")
+        if t.kind == "LineComment":
+            s = t.start
+            while s > line_s and data[s - 1 : s] in (b" ", b"\t"):
+                s -= 1
+            return _Edit(s, t.end, owner, "comment")
+        return _Edit(t.start + 2, t.end - 2, owner, "comment")
+    if ls <= t.start:  # first line of a block comment: keep the opener
+        end = le - 1 if data[le - 1 : le] == b"\n" else le
+        return _Edit(t.start + 2, max(t.start + 2, end), owner, "comment")
+    if le >= t.end:  # last line: keep the closer
+        return _Edit(ls, t.end - 2, owner, "comment")
+    return _Edit(ls, le, owner, "comment")
+
+
+_STOP = frozenset(b" \t\r\n;,\"'`()[]{}<>|&")
+
+
+def _word_char(byte: int) -> bool:
+    """Part of a list word (a test name, a path, a plusarg) rather than a separator."""
+    return byte not in _STOP
+
+
+_ASSIGN = re.compile(rb"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(?::=|::=|\+=|\?=|!=|=)")
+
+
+def _text_reference_edits(
+    ctx: _Ctx,
+    rel: str,
+    whole: dict[str, str],
+    names: frozenset[str],
+    bases: frozenset[str],
+    owner_of_hit: Any,
+) -> list[_Edit]:
+    """Filelists, Makefiles, scripts, regression lists, docs: drop the word, or the line."""
+    data = ctx.read(rel)
+    out: list[_Edit] = []
+    doc = is_doc(rel)
+    found: list[tuple[int, int, str]] = []
+    for hs, he, word in find_words(data, names, bases):
+        owner = owner_of_hit(word, rel)
+        if owner is not None:
+            found.append((hs, he, owner))
+    for hs, he, owner in sorted(found):
+        ls, le = line_bounds(data, hs)
+        content_end = le
+        while content_end > ls and data[content_end - 1 : content_end] in (b"\n", b"\r"):
+            content_end -= 1
+        stripped = data[ls:content_end].strip()
+        if doc or stripped.startswith((b"#", b"//", b"--", b";")):
+            out.append(_Edit(ls, le, owner, "text" if doc else "comment"))
+            continue
+        cs = hs
+        while cs > ls and _word_char(data[cs - 1]):
+            cs -= 1
+        ce = he
+        while ce < content_end and _word_char(data[ce]):
+            ce += 1
+        rest = data[ls:cs] + data[ce:content_end]
+        if rest.strip() in (b"", b"\\"):
+            kind = "filelist" if rel.endswith((".f", ".flist", ".vc")) else "test_list"
+            if rest.strip() == b"\\":  # a continuation line holding only this word: keep the backslash
+                out.append(_Edit(cs, ce + (1 if data[ce : ce + 1] == b" " else 0), owner, kind))
+            else:
+                out.append(_Edit(ls, le, owner, kind))
+            continue
+        s, e = cs, ce
+        after = ce
+        while after < content_end and data[after : after + 1] in (b" ", b"\t"):
+            after += 1
+        if after < content_end:
+            e = after
+        else:
+            while s > ls and data[s - 1 : s] in (b" ", b"\t"):
+                s -= 1
+        kind = "test_list" if _ASSIGN.match(data[ls:content_end]) else "text"
+        out.append(_Edit(s, e, owner, kind))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ eval
+
+
+def restore_for_eval(work_gym: Path, task: Any, solution_files: dict[str, Path]) -> None:
+    """Put a candidate's files and the task's removed references into ``work_gym`` (a scratch copy).
+
+    ``task`` is a ``TaskCleaning`` or anything with ``files_to_write`` and ``removed_references``
+    (e.g. the ``Task`` read from task.json). Solution paths must be among ``files_to_write``.
+    """
+    allowed = set(_field(task, "files_to_write"))
+    for rel in sorted(solution_files):
+        if rel not in allowed:
+            raise UserInputError(f"solution file '{rel}' is not one of the task's files to write")
+        dest = confine(work_gym, rel)
+        try:
+            data = Path(solution_files[rel]).read_bytes()
+        except OSError as exc:
+            raise UserInputError(f"cannot read solution file {solution_files[rel]}: {exc.strerror}") from None
+        if dest.is_symlink():
+            dest.unlink()
+        atomic_write_bytes(dest, data)
+    refs = [
+        r if isinstance(r, RemovedReference) else RemovedReference.model_validate(r)
+        for r in _field(task, "removed_references")
+    ]
+    by_file: dict[str, list[RemovedReference]] = defaultdict(list)
+    for r in refs:
+        by_file[r.file].append(r)
+    for rel in sorted(by_file):
+        if rel in allowed and rel in solution_files:
+            continue  # the candidate wrote this file: it carries its own version
+        path = confine(work_gym, rel)
+        hunks = sorted(by_file[rel], key=lambda r: r.line_index, reverse=True)
+        codec = hunks[0].encoding
+        try:
+            lines = split_lines(path.read_bytes().decode(codec)) if path.exists() else []
+        except UnicodeDecodeError:
+            raise UserInputError(f"cannot restore references in {rel}: it is not {codec} text") from None
+        for h in hunks:
+            current = "".join(lines[h.line_index : h.line_index + h.count])
+            if h.line_index > len(lines) or current != h.expect:
+                raise UserInputError(f"cannot restore references in {rel}: line {h.line_index + 1} changed")
+            lines[h.line_index : h.line_index + h.count] = split_lines(h.text)
+        atomic_write_bytes(path, "".join(lines).encode(codec))
+
+
+def _field(obj: Any, name: str) -> list[Any]:
+    if isinstance(obj, dict):
+        return list(obj.get(name, []))
+    return list(getattr(obj, name, []))
+
+
+__all__ = [
+    "CleanResult",
+    "RemovedRange",
+    "RemovedReference",
+    "Span",
+    "TaskCleaning",
+    "clean_repo",
+    "extend_range",
+    "fingerprint",
+    "restore_for_eval",
+]

@@ -1,0 +1,249 @@
+"""`dvsmith eval`: grade a candidate on a scratch copy of the gym (SPEC section 4).
+
+1. The gym must be as the build left it (checked against ``gym_manifest.json``); it is never written.
+2. The solution is mapped onto the task's ``files_to_write``; a solution touching any other file (DUT,
+   scoreboard, monitors, base test, filelists) scores 0 and names the file, without compiling.
+3. ``gym/`` is copied to a scratch folder, the solution files and the task's removed references
+   (include lines, filelist entries, test-list words) are put in place, the unit is compiled (a compile
+   of identical input is reused from the compile cache), the task's test runs once per seed.
+4. Health (report-server summary + simulator status) is a gate; coverage on the files the candidate does
+   not write is scored against the task's targets (see the README, "Scoring").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, Field
+
+from dvsmith.errors import UserInputError
+from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.build import load_build, load_task
+from dvsmith.gym.clean import restore_for_eval
+from dvsmith.gym.models import BuildReport, Task
+from dvsmith.gym.solution import MappedSolution, map_solution
+from dvsmith.gym.validate import gym_unit
+from dvsmith.gym.writer import MANIFEST, tree_digest
+from dvsmith.paths import cache_dir
+from dvsmith.sim.base import CompileRequest, RunRequest, SimulatorAdapter, get_adapter
+from dvsmith.sim.scoring import score
+
+
+class EvalJob(BaseModel):
+    task: str
+    solution: list[Path]
+
+
+class SeedRun(BaseModel):
+    seed: int
+    score: float
+    passed: bool
+    reasons: list[str] = Field(default_factory=list)
+    uvm_errors: int | None = None
+    uvm_fatals: int | None = None
+    started: bool = False
+    coverage: dict[str, float] = Field(default_factory=dict)
+    sim_time: str | None = None
+    wall_s: float = 0.0
+    log: str | None = None
+
+
+class EvalResult(BaseModel):
+    task: str
+    test_name: str
+    compiled: bool = False
+    ran: bool = False
+    started: bool = False
+    uvm_errors: int | None = None
+    uvm_fatals: int | None = None
+    uvm_warnings: int | None = None
+    coverage: dict[str, float] = Field(default_factory=dict)
+    coverage_detail: dict[str, dict[str, object]] = Field(default_factory=dict)
+    score: float = 0.0
+    passed: bool = False
+    reasons: list[str] = Field(default_factory=list)
+    protected_edits: list[str] = Field(default_factory=list)
+    seed: int = 1
+    seeds: list[SeedRun] = Field(default_factory=list)
+    score_mean: float = 0.0
+    score_spread: float = 0.0  # max - min over seeds
+    score_stdev: float = 0.0
+    log: str | None = None
+    compile_log: str | None = None
+    compile_cached: bool = False
+    compile_s: float = 0.0
+    sim_time: str | None = None
+    wall_s: float = 0.0
+    work_dir: str | None = None
+
+
+def read_batch(path: Path) -> list[EvalJob]:
+    """JSONL: one ``{"task": ID, "solution": [paths]}`` per line; relative paths are relative to the file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"cannot read batch file {path}: {exc}") from None
+    jobs: list[EvalJob] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+            sol = doc["solution"]
+            sols = [sol] if isinstance(sol, str) else list(sol)
+            jobs.append(EvalJob(task=str(doc["task"]), solution=[(path.parent / s) for s in sols]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise UserInputError(f"{path}:{n}: not a {{\"task\", \"solution\"}} JSON line ({exc})") from None
+    return jobs
+
+
+def check_gym_intact(out_dir: Path) -> dict[str, str]:
+    """The gym's files must match the checksums taken at build time."""
+    manifest_path = out_dir / MANIFEST
+    try:
+        manifest: dict[str, str] = orjson.loads(manifest_path.read_bytes())
+    except FileNotFoundError:
+        raise UserInputError(f"not a dvsmith gym (no {MANIFEST}): {out_dir}") from None
+    except orjson.JSONDecodeError:
+        raise UserInputError(f"corrupt {MANIFEST} in {out_dir}: rebuild the gym") from None
+    now = tree_digest(out_dir / "gym")
+    changed = sorted(k for k in set(manifest) | set(now) if manifest.get(k) != now.get(k))
+    if changed:
+        raise UserInputError(f"gym/ changed since it was built ({', '.join(changed[:3])}): rebuild or restore it")
+    return manifest
+
+
+async def evaluate_many(
+    gym_out: Path,
+    jobs: list[EvalJob],
+    *,
+    seed: int = 1,
+    seeds: int = 1,
+    uvm_home: Path | None = None,
+    reporter: Reporter = null_reporter,
+) -> list[EvalResult]:
+    """Evaluate every job in parallel; each distinct solution is compiled once (the compile cache)."""
+    out_dir = gym_out.resolve()
+    if not out_dir.is_dir():
+        raise UserInputError(f"gym folder not found: {gym_out}")
+    report = load_build(out_dir)
+    manifest = check_gym_intact(out_dir)
+    prepared = [(load_task(out_dir, j.task), j) for j in jobs]  # unknown ids fail before any work
+    mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in prepared]
+    simulator = str(report.options.get("sim") or "verilator")
+    adapter = get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home)
+    runs = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    reporter(Event("task_start", phase="eval", total=len(jobs)))
+
+    async def one(task: Task, m: MappedSolution) -> EvalResult:
+        res = await _evaluate(out_dir, report, task, m, adapter, seed=seed, seeds=seeds, runs=runs)
+        reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": task.id}))
+        return res
+
+    return list(await asyncio.gather(*(one(t, m) for (t, _), m in zip(prepared, mapped, strict=True))))
+
+
+async def _evaluate(
+    out_dir: Path,
+    report: BuildReport,
+    task: Task,
+    mapped: MappedSolution,
+    adapter: SimulatorAdapter,
+    *,
+    seed: int,
+    seeds: int,
+    runs: asyncio.Semaphore,
+) -> EvalResult:
+    started = time.perf_counter()
+    result = EvalResult(task=task.id, test_name=task.test_name, seed=seed)
+    if mapped.protected_edits:
+        result.protected_edits = sorted(mapped.protected_edits)
+        result.reasons = [f"the solution changes a file outside files_to_write: {p}" for p in result.protected_edits]
+        result.wall_s = round(time.perf_counter() - started, 3)
+        return result
+    if not task.valid:
+        result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
+    unit = next((u for u in report.compile_units if u.name == task.compile_unit), None)
+    if unit is None:
+        raise UserInputError(f"task {task.id} has no compile unit in build.json: rebuild the gym")
+
+    scratch_root = cache_dir() / "eval"
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{task.id}.", dir=scratch_root))
+    result.work_dir = str(work)
+    work_gym = work / "gym"
+    await asyncio.to_thread(shutil.copytree, out_dir / "gym", work_gym, symlinks=True)
+    restore_for_eval(work_gym, task, mapped.files)
+
+    comp = await adapter.compile(
+        CompileRequest(repo_root=work_gym, unit=gym_unit(unit, work_gym), work_dir=work / "compile")
+    )
+    result.compile_log = str(comp.log)
+    result.compile_cached = comp.cached
+    result.compile_s = round(comp.seconds, 3)
+    result.compiled = comp.ok
+    if not comp.ok or comp.binary is None:
+        result.reasons = ["the solution does not compile", *comp.errors[:10]]
+        result.wall_s = round(time.perf_counter() - started, 3)
+        return result
+
+    binary = comp.binary
+
+    async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
+        async with runs:
+            run = await adapter.run(
+                RunRequest(
+                    binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
+                    work_dir=work / "run",
+                )
+            )
+        cov = run.coverage
+        if cov is not None and task.acceptance.coverage_files:
+            cov = cov.restrict(task.acceptance.coverage_files)
+        graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
+        h = run.health
+        seed_run = SeedRun(
+            seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,
+            uvm_errors=h.uvm_error, uvm_fatals=h.uvm_fatal,
+            started=h.test_started and h.test_name == task.test_name,
+            coverage=cov.as_percent_dict() if cov else {}, sim_time=h.sim_time, wall_s=round(run.wall_s, 3),
+            log=str(run.log),
+        )
+        return seed_run, dict(graded.coverage_detail), h.uvm_warning
+
+    outcomes = await asyncio.gather(*(run_seed(seed + i) for i in range(seeds)))
+    per_seed = [o[0] for o in outcomes]
+    first, detail, warnings = outcomes[0]
+    scores = [r.score for r in per_seed]
+    result.ran = True
+    result.seeds = per_seed
+    result.started = first.started
+    result.uvm_errors, result.uvm_fatals, result.uvm_warnings = first.uvm_errors, first.uvm_fatals, warnings
+    result.coverage = first.coverage
+    result.coverage_detail = detail
+    result.sim_time = first.sim_time
+    result.log = first.log
+    result.score_mean = round(statistics.fmean(scores), 6)
+    result.score_spread = round(max(scores) - min(scores), 6)
+    result.score_stdev = round(statistics.pstdev(scores), 6) if len(scores) > 1 else 0.0
+    result.score = result.score_mean
+    result.passed = all(r.passed for r in per_seed)
+    reasons: list[str] = []
+    for r in per_seed:
+        for reason in r.reasons:
+            text = reason if seeds == 1 else f"seed {r.seed}: {reason}"
+            if text not in reasons:
+                reasons.append(text)
+    result.reasons = [*result.reasons, *reasons]
+    with contextlib.suppress(OSError):
+        shutil.rmtree(work_gym)  # keep the logs, drop the copied sources
+    result.wall_s = round(time.perf_counter() - started, 3)
+    return result

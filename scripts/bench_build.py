@@ -1,0 +1,143 @@
+"""Benchmark of the metadata phase of ``dvsmith build`` against a fake Messages API with latency.
+
+Side by side, in one run, on the same local fake server (no network):
+  * ours: one structured call per task, warm-up call then fan-out under a bound (``generate_metadata``);
+  * baseline: the old way, six sequential plain calls per test (title, difficulty, description, goal,
+    hints, names), one test after the other;
+  * ours again with the response cache warm (expected: zero calls).
+
+Usage: .venv/bin/python scripts/bench_build.py [--tests 24] [--latency 0.5] [--concurrency 8] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fakeapi import FakeAPIServer, FakeConfig, make_synthetic_repo, synthetic_requests  # noqa: E402
+
+from dvsmith.ai.metadata import AIStats, MetadataRequest, generate_metadata  # noqa: E402
+from dvsmith.ai.settings import DEFAULT_MODEL  # noqa: E402
+from dvsmith.analysis.profile import Profile  # noqa: E402
+
+BASELINE_FIELDS = ("title", "difficulty", "description", "goal", "hints", "covergroups and sequences")
+
+
+async def metadata_phase(
+    profile: Profile, repo_root: Path, requests: list[MetadataRequest], concurrency: int, use_cache: bool
+) -> tuple[float, AIStats]:
+    """The metadata phase as build runs it; returns (wall seconds, stats)."""
+    t0 = time.perf_counter()
+    _, stats = await generate_metadata(
+        profile, repo_root, requests, provider="anthropic", concurrency=concurrency, use_cache=use_cache
+    )
+    return time.perf_counter() - t0, stats
+
+
+async def baseline_phase(requests: list[MetadataRequest]) -> tuple[float, int]:
+    """The old way: six sequential calls per test, tests one after another; returns (wall s, calls)."""
+    client = anthropic.AsyncAnthropic(max_retries=0)
+    calls = 0
+    t0 = time.perf_counter()
+    try:
+        for req in requests:
+            for fld in BASELINE_FIELDS:
+                await client.messages.create(
+                    model=DEFAULT_MODEL,
+                    max_tokens=256,
+                    messages=[{"role": "user", "content": f"Test class: {req.test_name}\nWrite the {fld}."}],
+                )
+                calls += 1
+    finally:
+        await client.close()
+    return time.perf_counter() - t0, calls
+
+
+async def run(n_tests: int, latency: float, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="dvsmith-bench-") as tmp:
+        tmp_path = Path(tmp)
+        os.environ["DVSMITH_HOME"] = str(tmp_path / "home")
+        profile = make_synthetic_repo(tmp_path / "repo", n_tests)
+        requests = synthetic_requests(profile)
+        with FakeAPIServer(FakeConfig(latency=latency)) as server:
+            os.environ["ANTHROPIC_BASE_URL"] = server.base_url
+            os.environ["ANTHROPIC_API_KEY"] = "sk-test-bench-dummy-key"
+
+            ours_s, stats = await metadata_phase(profile, tmp_path / "repo", requests, concurrency, False)
+            ours_calls = server.request_count
+            ours_max_in_flight = server.max_in_flight
+
+            server.reset()
+            cached_s, cached_stats = await metadata_phase(
+                profile, tmp_path / "repo", requests, concurrency, True
+            )
+            cached_calls = server.request_count
+
+            server.reset()
+            base_s, base_calls = await baseline_phase(requests)
+    return {
+        "tests": n_tests,
+        "latency_s": latency,
+        "concurrency": concurrency,
+        "ours": {
+            "wall_s": round(ours_s, 3),
+            "calls": ours_calls,
+            "max_in_flight": ours_max_in_flight,
+            "cache_write_tokens": stats.cache_write_tokens,
+            "cache_read_tokens": stats.cache_read_tokens,
+            "p50_latency_s": stats.p50_latency_s,
+            "p95_latency_s": stats.p95_latency_s,
+        },
+        "ours_cached": {
+            "wall_s": round(cached_s, 3),
+            "calls": cached_calls,
+            "cache_hits": cached_stats.cache_hits,
+        },
+        "baseline": {"wall_s": round(base_s, 3), "calls": base_calls},
+        "speedup": round(base_s / ours_s, 1) if ours_s > 0 else None,
+        "call_ratio": round(base_calls / ours_calls, 1) if ours_calls else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tests", type=int, default=24)
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.tests, args.latency, args.concurrency))
+    if args.json:
+        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    ours, base, cached = result["ours"], result["baseline"], result["ours_cached"]
+    print(
+        f"metadata phase: {args.tests} tests, fake API latency {args.latency} s, "
+        f"concurrency {args.concurrency}"
+    )
+    print(
+        f"  ours     : {ours['wall_s']:8.2f} s  {ours['calls']:4d} calls  "
+        f"(max in flight {ours['max_in_flight']})"
+    )
+    print(f"  baseline : {base['wall_s']:8.2f} s  {base['calls']:4d} calls  (6 sequential calls per test)")
+    print(f"  rerun    : {cached['wall_s']:8.2f} s  {cached['calls']:4d} calls  (response cache)")
+    print(f"  speedup  : {result['speedup']}x wall time, {result['call_ratio']}x fewer calls")
+
+
+if __name__ == "__main__":
+    main()
