@@ -2,7 +2,7 @@
 
     python scripts/bench_ingest.py                 # ~2,000 files, large AVIP-like repo
     python scripts/bench_ingest.py --size medium   # ~300 files, ~30,000 lines
-    python scripts/bench_ingest.py --serial        # also time a cold ingest without the process pool
+    python scripts/bench_ingest.py --compare-pool  # cold ingest serial vs. process pool, side by side
 
 The repo is generated in a temp folder: per agent a package that `includes one file per class, an
 env package, a test package with a test list, a top module, filelists and a Makefile. DVSMITH_HOME
@@ -47,9 +47,7 @@ def generate(root: Path, size: str) -> tuple[int, int]:
         d = f"agents/{ag}"
         fl.append(f"+incdir+{d}")
         incs = []
-        files[f"{d}/{ag}_item.svh"] = _class(
-            f"{ag}_item", "uvm_sequence_item", "  constraint c { f0 < 10; }", filler
-        )
+        files[f"{d}/{ag}_item.svh"] = _class(f"{ag}_item", "uvm_sequence_item", "  constraint c { f0 < 10; }", filler)
         for kind, base in (
             ("sqr", f"uvm_sequencer #({ag}_item)"),
             ("drv", f"uvm_driver #({ag}_item)"),
@@ -57,11 +55,7 @@ def generate(root: Path, size: str) -> tuple[int, int]:
             ("agent", "uvm_agent"),
             ("cfg", "uvm_object"),
         ):
-            body = (
-                "  task run_phase(uvm_phase phase);\n    forever begin #1; end\n  endtask"
-                if kind != "cfg"
-                else ""
-            )
+            body = "  task run_phase(uvm_phase phase);\n    forever begin #1; end\n  endtask" if kind != "cfg" else ""
             files[f"{d}/{ag}_{kind}.svh"] = _class(f"{ag}_{kind}", base, body, filler)
             incs.append(f"{ag}_{kind}.svh")
         files[f"{d}/{ag}_base_seq.svh"] = _class(f"{ag}_base_seq", f"uvm_sequence #({ag}_item)", "", filler)
@@ -121,9 +115,7 @@ def generate(root: Path, size: str) -> tuple[int, int]:
     files["rtl/dut.sv"] = "module dut(input logic clk);\n" + "  logic r;\n" * filler + "endmodule\n"
     fl += ["rtl/dut.sv", "tb/env/env_pkg.sv", "tb/tests/test_pkg.sv", "tb/tb_top.sv"]
     files["sim/tb.f"] = (
-        "// generated filelist\n"
-        + "\n".join(x if x.startswith("+") else f"${{PROJ_ROOT}}/{x}" for x in fl)
-        + "\n"
+        "// generated filelist\n" + "\n".join(x if x.startswith("+") else f"${{PROJ_ROOT}}/{x}" for x in fl) + "\n"
     )
     files["sim/Makefile"] = (
         "PROJ_ROOT ?= ..\nTEST ?= test_0\nrun:\n\txrun -uvm -f tb.f +UVM_TESTNAME=$(TEST) -top tb_top\n"
@@ -140,7 +132,9 @@ def generate(root: Path, size: str) -> tuple[int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="large")
-    ap.add_argument("--serial", action="store_true", help="also time a cold ingest with the process pool off")
+    ap.add_argument(
+        "--compare-pool", action="store_true", help="also time cold ingests forced serial and forced to the pool"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="dvsmith-bench-") as tmp:
         os.environ["DVSMITH_HOME"] = str(Path(tmp) / "home")
@@ -160,11 +154,13 @@ def main() -> None:
                 f"tests {len(profile.tests)}  seqs {len(profile.sequences)}"
             )
 
-        if args.serial:
-            saved = ing.POOL_MIN_FILES
-            ing.POOL_MIN_FILES = 10**9
+        if args.compare_pool:
+            saved = (ing.POOL_MIN_FILES, ing.POOL_MIN_BYTES)
+            ing.POOL_MIN_FILES, ing.POOL_MIN_BYTES = 10**9, 10**12
             run("cold (serial)", use_cache=False)
-            ing.POOL_MIN_FILES = saved
+            ing.POOL_MIN_FILES, ing.POOL_MIN_BYTES = 1, 0
+            run("cold (process pool)", use_cache=False)
+            ing.POOL_MIN_FILES, ing.POOL_MIN_BYTES = saved
         run("cold", use_cache=False)
         run("warm", use_cache=True)
         target = next(iter(sorted(repo.rglob("*_seq0.svh"))))

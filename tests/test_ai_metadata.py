@@ -133,7 +133,8 @@ async def test_injected_faults_every_task_gets_metadata(tmp_path: Path, api: Fak
         TaskMetadata.model_validate(r.metadata.model_dump())
         assert r.source in ("anthropic", "offline")
         assert r.fell_back == (r.source == "offline")
-    assert stats.attempts == api.request_count
+    errors = [err for e in read_ai_logs() for err in e["attempt_errors"]]
+    assert stats.attempts == api.request_count, (behaviours, errors)
     assert stats.retries == api.request_count - 20 > 0
     assert stats.failed_attempts == sum(1 for b in behaviours if b != "ok")
     assert stats.fallbacks == sum(1 for r in results.values() if r.fell_back)

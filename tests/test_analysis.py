@@ -146,17 +146,14 @@ def test_parse_keeps_marker_and_p_sequencer() -> None:
     )
     (c,) = facts["classes"]
     assert c["props"]["p_sequencer"] == "my_sqr"
-    assert c["starts"] == [
-        {"var": "x", "type": None, "sqr": "p_sequencer.a", "how": "macro", "method": "body"}
-    ]
+    assert c["starts"] == [{"var": "x", "type": None, "sqr": "p_sequencer.a", "how": "macro", "method": "body"}]
 
 
 def test_includes_filelists_and_defines(tmp_path: Path) -> None:
     repo = write(
         tmp_path / "r",
         {
-            "sim/Makefile": "PROJ ?= ..\nrun:\n"
-            "\tvcs -sverilog -f $(PROJ)/lists/top.f +UVM_TESTNAME=$(TESTNAME)\n",
+            "sim/Makefile": "PROJ ?= ..\nrun:\n\tvcs -sverilog -f $(PROJ)/lists/top.f +UVM_TESTNAME=$(TESTNAME)\n",
             "lists/top.f": (
                 "// top list\n# hash comment\n+incdir+${PROJ}/tb/inc\n+define+HAVE_B+LEVEL=2\n"
                 "-F sub/agent.f\n$PROJ/tb/tb_pkg.sv  // trailing comment\n${PROJ}/tb/top.sv\n"
@@ -164,9 +161,7 @@ def test_includes_filelists_and_defines(tmp_path: Path) -> None:
             ),
             "lists/sub/agent.f": "-f ../deep.f\n",
             "lists/deep.f": "+incdir+../tb/agent\n",
-            "tb/tb_pkg.sv": BASIC_PKG.replace(
-                '`include "seqs.svh"', '`include "seqs.svh"\n  `include "lists.svh"'
-            ),
+            "tb/tb_pkg.sv": BASIC_PKG.replace('`include "seqs.svh"', '`include "seqs.svh"\n  `include "lists.svh"'),
             "tb/top.sv": TOP,
             "tb/inc/item.svh": ITEM,
             "tb/agent/seqs.svh": "class s1 extends uvm_sequence #(item); endclass\n",
@@ -200,7 +195,14 @@ endclass */
     assert not by_name(profile.tests, "stray_test").in_build
     assert by_name(profile.tests, "t1").in_build
     pkg = by_name(profile.packages, "tb_pkg")
-    assert pkg.includes == ["tb/inc/item.svh", "tb/agent/seqs.svh", "tb/inc/lists.svh", "tb/tests.svh"]
+    assert pkg.includes == [  # transitive, depth first, in include order
+        "tb/inc/item.svh",
+        "tb/agent/seqs.svh",
+        "tb/inc/lists.svh",
+        "tb/inc/more/nested.svh",
+        "tb/inc/more/sibling.svh",
+        "tb/tests.svh",
+    ]
     assert by_name(profile.sequences, "s2").in_build  # reached through two levels of includes
     (unit,) = profile.compile_units
     assert unit.sources == ["tb/tb_pkg.sv", "tb/top.sv"]  # included-only files and UVM are not sources
@@ -211,7 +213,7 @@ endclass */
     assert "tb/inc/more/sibling.svh" in unit.files
     assert profile.build.kind == "makefile"
     assert profile.build.simulators == ["vcs"]
-    assert profile.build.test_select == "make TESTNAME=<name>"
+    assert (profile.build.test_select, profile.build.test_var) == ("+UVM_TESTNAME", "TESTNAME")
     assert set(profile.build.filelists) == {"lists/top.f", "lists/sub/agent.f", "lists/deep.f"}
     assert not any("not found" in d.message for d in profile.diagnostics), profile.diagnostics
 
@@ -243,9 +245,7 @@ function p_seq::new(string name = "p_seq");
   super.new(name);
 endfunction
 """
-    repo = write(
-        tmp_path / "r", {"tb/t.sv": tests_text, "tb/top.sv": "module top; initial run_test(); endmodule\n"}
-    )
+    repo = write(tmp_path / "r", {"tb/t.sv": tests_text, "tb/top.sv": "module top; initial run_test(); endmodule\n"})
     profile, _ = analyze_repo(repo)
     data = tests_text.encode()
     base = by_name(profile.tests, "base_t")
@@ -527,9 +527,7 @@ def test_macro_defined_elsewhere_is_used(tmp_path: Path) -> None:
     assert by_name(profile.tests, "real_test").sequences == ["my_seq"]
     assert "made_test" in {t.name for t in profile.tests}
     # changing the macro's definition re-parses the file that uses it
-    (repo / "tb/defs.svh").write_text(
-        "`define MY_TEST(N) class N extends uvm_env; endclass\n`define SEQ_T my_seq\n"
-    )
+    (repo / "tb/defs.svh").write_text("`define MY_TEST(N) class N extends uvm_env; endclass\n`define SEQ_T my_seq\n")
     profile, stats = analyze_repo(repo)
     assert stats.files_parsed == 2
     assert "made_test" not in {t.name for t in profile.tests}
@@ -561,9 +559,7 @@ targets:
     profile, _ = analyze_repo(core)
     assert profile.build.kind == "fusesoc" and profile.build.files == ["tb.core"]
     (unit,) = profile.compile_units
-    assert (
-        unit.sources == ["tb/pkg.sv", "tb/top.sv"] and unit.incdirs == ["tb"] and unit.top_modules == ["top"]
-    )
+    assert unit.sources == ["tb/pkg.sv", "tb/top.sv"] and unit.incdirs == ["tb"] and unit.top_modules == ["top"]
     assert by_name(profile.tests, "t").in_build and not by_name(profile.tests, "old_t").in_build
 
     script = write(
@@ -576,7 +572,7 @@ targets:
     )
     profile, _ = analyze_repo(script)
     assert profile.build.kind == "script" and profile.build.simulators == ["questa"]
-    assert profile.build.files == ["run.sh"] and profile.build.test_select == "+UVM_TESTNAME=$TEST"
+    assert profile.build.files == ["run.sh"] and profile.build.test_var == "TEST"
 
 
 def test_store_roundtrip_and_refresh(tmp_path: Path) -> None:
@@ -637,3 +633,22 @@ def test_pool_parse_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert stats.files_parsed == sum(1 for f in files if f.endswith(".sv") or f.endswith(".svh"))
     dump = lambda p: p.model_dump(exclude={"created_at"})  # noqa: E731
     assert dump(pooled) == dump(serial)
+
+
+def test_vendored_uvm_library_is_not_analysed(tmp_path: Path) -> None:
+    repo = write(
+        tmp_path / "r",
+        {
+            "tb/t.sv": "class my_test extends uvm_test; endclass\nmodule top; initial run_test(); endmodule\n",
+            "vendor/uvm-1.2/src/uvm_pkg.sv": 'package uvm_pkg; `include "base/uvm_base.svh" endpackage\n',
+            "vendor/uvm-1.2/src/uvm_macros.svh": "`define uvm_info(A,B,C) begin end\n",
+            "vendor/uvm-1.2/src/base/uvm_base.svh": "virtual class uvm_test extends uvm_component; endclass\n",
+            "vendor/uvm-1.2/examples/ex_test.sv": "class ex_test extends uvm_test; endclass\n",
+        },
+    )
+    profile, stats = analyze_repo(repo)
+    assert [t.name for t in profile.tests] == ["my_test"]
+    assert by_name(profile.tests, "my_test").base_chain == ["uvm_test"]
+    assert stats.files_total == 1
+    assert any(d.file == "vendor/uvm-1.2" for d in profile.diagnostics)
+    assert refresh_profile(profile)[2] == []

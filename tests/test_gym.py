@@ -77,15 +77,11 @@ def make_profile(
     for name, rel in sequences:
         sp, ext = spans(root, rel, name)
         sinfos.append(SequenceInfo(name=name, file=rel, line=sp.line, span=sp, extern_spans=ext))
-        classes.append(
-            ClassDecl(name=name, file=rel, line=sp.line, kind="sequence", span=sp, extern_spans=ext)
-        )
+        classes.append(ClassDecl(name=name, file=rel, line=sp.line, kind="sequence", span=sp, extern_spans=ext))
     for name, rel in others:
         sp, ext = spans(root, rel, name)
         classes.append(ClassDecl(name=name, file=rel, line=sp.line, kind="other", span=sp, extern_spans=ext))
-    files = sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
-    )
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
     records = [FileRecord(path=f, size=0, mtime_ns=0, sha256="") for f in files]
     prof = Profile(
         name=root.name,
@@ -436,9 +432,7 @@ def test_clean_skips_vcs_build_outputs_and_outside_symlinks(tmp_path: Path) -> N
     (root / "tb/smoke_link.sv").symlink_to("smoke_test.sv")
     res = run_clean(root, prof, plan_tasks(prof), tmp_path / "out")
     files = set(tree(tmp_path / "out/gym"))
-    assert not {
-        f for f in files if f.startswith((".git/", "obj_dir/", "work/")) or f.endswith((".log", ".vcd"))
-    }
+    assert not {f for f in files if f.startswith((".git/", "obj_dir/", "work/")) or f.endswith((".log", ".vcd"))}
     assert "cov/coverage.dat" not in files and ".hidden/notes" in files
     assert "tb/ext.sv" not in files and "tb/smoke_link.sv" not in files
     assert os.readlink(tmp_path / "out/gym/tb/env_link.sv") == "env.sv"
@@ -626,9 +620,7 @@ def test_static_check_catches_names_references_and_parse_errors(tmp_path: Path) 
     gym, prof, plans, res = _clean1(tmp_path)
     (gym / ".notes").write_bytes(b"\x00\x01 rand_test \x02")  # hidden, binary-ish
     env = (gym / "tb/env.sv").read_text()
-    (gym / "tb/env.sv").write_text(
-        env.replace("endclass", "  smoke_seq leftover;\nendclass\nclass broken; int = ;")
-    )
+    (gym / "tb/env.sv").write_text(env.replace("endclass", "  smoke_seq leftover;\nendclass\nclass broken; int = ;"))
     (gym / "tb/base_test.sv").unlink()
     report = static_check(gym, prof, plans, res)
     by_id = {t.task_id: t for t in report.tasks}
@@ -642,8 +634,74 @@ def test_static_check_catches_missing_oracle_and_dangling_filelist(tmp_path: Pat
     gym, prof, plans, res = _clean1(tmp_path)
     (Path(res.oracle_dir) / "rand_test/tb/rand_test.sv").write_bytes(b"")
     (gym / "tb/env.sv").unlink()
+    (gym / ".git").mkdir()
+    (gym / "tb/out.sv").symlink_to(tmp_path / "repo1/tb/smoke_test.sv")
     report = static_check(gym, prof, plans, res)
-    assert any(
-        "oracle file empty" in p for p in next(t for t in report.tasks if t.task_id == "rand_test").problems
-    )
+    assert "version-control data in the gym: .git" in report.problems
+    assert "symlink tb/out.sv leads outside the gym" in report.problems
+    assert any("oracle file empty" in p for p in next(t for t in report.tasks if t.task_id == "rand_test").problems)
     assert any("tb.f:2" in p and "missing file" in p for p in report.problems)
+
+
+# ------------------------------------------------- repo 3: filelist entries, CRLF, latin-1, derived tests
+
+
+def repo3(tmp_path: Path) -> tuple[Path, Profile]:
+    root = tmp_path / "repo3"
+    root.mkdir()
+    files = {
+        "tests/up_test.sv": "class up_test extends uvm_test;\n  up_seq s;\n  int beats = 12;\nendclass\n",
+        "tests/long_test.sv": "// Long run \xe9t\xe9 (latin-1 comment)\nclass long_test extends up_test;\n"
+        "  function new(string name, uvm_component parent);\n    super.new(name, parent);\n"
+        "    beats = 1000;\n  endfunction\nendclass\n",
+        "seqs/up_seq.sv": "class up_seq extends uvm_sequence;\n  task body(); endtask\nendclass\n",
+        "env/fwd.sv": "typedef class up_test;\ntypedef class env_cfg;\nclass env_cfg; endclass\n",
+        "sim.f": "env/fwd.sv\r\nseqs/up_seq.sv\r\ntests/up_test.sv\r\ntests/long_test.sv\r\ntop.sv\r\n",
+        "top.sv": "module top; endmodule\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(text.encode("latin-1"))
+    prof = make_profile(
+        root,
+        tests=[("up_test", "tests/up_test.sv", {"sequences": ["up_seq"]}), ("long_test", "tests/long_test.sv", {})],
+        sequences=[("up_seq", "seqs/up_seq.sv")],
+        others=[("env_cfg", "env/fwd.sv")],
+        filelists=["sim.f"],
+    )
+    return root, prof
+
+
+def test_derived_test_requires_its_base_task(tmp_path: Path) -> None:
+    root, prof = repo3(tmp_path)
+    plans = plan_tasks(prof)
+    by_id = {p.id: p for p in plans}
+    assert by_id["long_test"].requires == ["up_test"] and by_id["up_test"].requires == []
+    # long_test only extends up_test; the sequence goes with up_test alone
+    assert [c.name for c in by_id["up_test"].removed_classes] == ["up_test", "up_seq"]
+    res = run_clean(root, prof, plans, tmp_path / "out")
+    tc = {t.task_id: t for t in res.tasks}
+    assert tc["long_test"].files_to_write == ["seqs/up_seq.sv", "tests/long_test.sv", "tests/up_test.sv"]
+    assert tc["long_test"].removed_files == ["tests/long_test.sv"]
+    gym = tmp_path / "out/gym"
+    assert (gym / "sim.f").read_bytes() == b"env/fwd.sv\r\ntop.sv\r\n"
+    assert (gym / "env/fwd.sv").read_bytes() == b"typedef class env_cfg;\nclass env_cfg; endclass\n"
+    kinds = {r.kind for r in tc["up_test"].removed_references}
+    assert kinds == {"filelist", "typedef"}
+    report = static_check(gym, prof, plans, res)
+    assert report.ok, (report.problems, [t.problems for t in report.tasks])
+
+
+def test_round_trip_keeps_crlf_and_latin1_bytes(tmp_path: Path) -> None:
+    root, prof = repo3(tmp_path)
+    plans = plan_tasks(prof)
+    res = run_clean(root, prof, plans, tmp_path / "out")
+    tc = next(t for t in res.tasks if t.task_id == "long_test")
+    work = tmp_path / "work"
+    shutil.copytree(tmp_path / "out/gym", work)
+    # long_test puts back up_test (it requires it): with both, the original comes back byte for byte
+    restore_for_eval(
+        work, tc.model_dump(mode="json"), {f: tmp_path / "out/oracle/long_test" / f for f in tc.files_to_write}
+    )
+    assert tree(work) == tree(root)
+    assert b"\xe9t\xe9" in (tmp_path / "out/oracle/long_test/tests/long_test.sv").read_bytes()

@@ -296,6 +296,7 @@ class _Runner:
             ),
             "outcome": outcome.outcome,
             "error": outcome.error,
+            "attempt_errors": outcome.attempt_errors,
             "cache_key": key,
         }
         if self.log_bodies:

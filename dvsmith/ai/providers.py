@@ -63,12 +63,16 @@ class CallOutcome:
     answer: LenientMetadata | None  # None: no usable answer (the task falls back to offline metadata)
     outcome: Outcome
     attempts: int = 0  # HTTP requests sent
-    failed_attempts: int = 0
     usage: Usage = field(default_factory=Usage)
     duration_s: float = 0.0
     error: str | None = None
+    attempt_errors: list[str] = field(default_factory=list)  # one per failed attempt, in order
     answer_text: str | None = None
     started_at: str = ""
+
+    @property
+    def failed_attempts(self) -> int:
+        return len(self.attempt_errors)
 
     @property
     def retries(self) -> int:
@@ -214,30 +218,30 @@ class AnthropicProvider:
             try:
                 answer, text = await self._attempt(job, result.usage)
             except _Retryable as exc:
-                result.failed_attempts += 1
                 result.error = self.redact(str(exc))
+                result.attempt_errors.append(result.error)
                 if result.attempts < self.settings.max_attempts:
                     await asyncio.sleep(
                         backoff_delay(result.attempts, self.settings, self._rng, exc.retry_after)
                     )
                 continue
             except InvalidAnswer as exc:
-                result.failed_attempts += 1
                 invalid += 1
                 result.error = self.redact(f"invalid answer: {exc}")
+                result.attempt_errors.append(result.error)
                 if invalid >= MAX_INVALID_ANSWERS:
                     break
                 continue
             except anthropic.APIStatusError as exc:
-                result.failed_attempts += 1
                 result.error = self.redact(_status_error_text(exc))
+                result.attempt_errors.append(result.error)
                 result.outcome = "error"
                 if exc.status_code in _DISABLING_STATUS:
                     self.disabled = result.error
                 break
             except Exception as exc:  # a build never aborts because one call failed
-                result.failed_attempts += 1
                 result.error = self.redact(f"{type(exc).__name__}: {exc}")
+                result.attempt_errors.append(result.error)
                 result.outcome = "error"
                 break
             result.answer = answer

@@ -31,7 +31,6 @@ SIMULATORS = {
     "ncsim": "xcelium",
     "xmvlog": "xcelium",
     "vcs": "vcs",
-    "simv": "vcs",
     "vsim": "questa",
     "vlog": "questa",
     "qrun": "questa",
@@ -45,12 +44,8 @@ SIMULATORS = {
     "iverilog": "icarus",
 }
 
-_VAR_REF = re.compile(
-    r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)"
-)
-_MAKE_ASSIGN = re.compile(
-    r"^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|\+=|=)\s*(.*)$"
-)
+_VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_MAKE_ASSIGN = re.compile(r"^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|\+=|=)\s*(.*)$")
 _SH_ASSIGN = re.compile(
     r"^\s*(?:(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)|(?:setenv|set)\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*))$"
 )
@@ -83,6 +78,7 @@ class BuildScan:
     defines: dict[str, str | None]  # union, for preprocessing every file
     incdirs: list[str]  # union, for include resolution
     diagnostics: list[tuple[str, int, str]]
+    index: PathIndex
 
 
 class PathIndex:
@@ -103,11 +99,7 @@ class PathIndex:
             self._by_name.setdefault(posixpath.basename(f), []).append(f)
 
     def _norm(self, base: str, rel: str) -> str | None:
-        joined = (
-            posixpath.normpath(posixpath.join(base, rel))
-            if base not in ("", ".")
-            else posixpath.normpath(rel)
-        )
+        joined = posixpath.normpath(posixpath.join(base, rel)) if base not in ("", ".") else posixpath.normpath(rel)
         if joined.startswith("../") or joined == "..":
             return None
         return joined
@@ -229,9 +221,7 @@ class Scanner:
         self.referenced_filelists: set[str] = set()
 
     # ---------------------------------------------------------------- filelists
-    def read_filelist(
-        self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]
-    ) -> None:
+    def read_filelist(self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]) -> None:
         if rel in stack:
             self.diagnostics.append((rel, 0, "filelist includes itself (loop ignored)"))
             return
@@ -526,9 +516,7 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
         if acc.filelists:
             base = posixpath.splitext(posixpath.basename(acc.filelists[0]))[0]
         else:
-            base = (
-                posixpath.basename(cwd) if cwd != "." else posixpath.splitext(posixpath.basename(origin))[0]
-            )
+            base = posixpath.basename(cwd) if cwd != "." else posixpath.splitext(posixpath.basename(origin))[0]
         name = base or "tb"
         if name in names:
             parent = posixpath.basename(posixpath.dirname(acc.filelists[0] if acc.filelists else origin))
@@ -563,16 +551,18 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
     filelists_used = sorted({f for r in out_roots for f in r.filelists} | scanner.referenced_filelists)
     if not filelists_used:
         filelists_used = all_filelists
-    if test_select and kind == "makefile":
-        m = re.search(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]", test_select)
+    test_var = None
+    if test_select:
+        m = re.search(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]|\$([A-Za-z_][A-Za-z0-9_]*)", test_select)
         if m:
-            test_select = f"make {m.group(1)}=<name>"
+            test_var = m.group(1) or m.group(2)
     info = BuildInfo(
         kind=kind,  # type: ignore[arg-type]
         files=used_makefiles + [c for c, _, _ in core_roots] + used_scripts,
         filelists=filelists_used,
         simulators=sorted(sims),
-        test_select=test_select or ("+UVM_TESTNAME=<name>" if kind != "none" or out_roots else None),
+        test_select="+UVM_TESTNAME",
+        test_var=test_var,
     )
     defines: dict[str, str | None] = {}
     incdirs: list[str] = []
@@ -581,5 +571,10 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
             defines.setdefault(k, v)
         incdirs += [d for d in r.incdirs if d not in incdirs]
     return BuildScan(
-        info=info, roots=out_roots, defines=defines, incdirs=incdirs, diagnostics=scanner.diagnostics
+        info=info,
+        roots=out_roots,
+        defines=defines,
+        incdirs=incdirs,
+        diagnostics=scanner.diagnostics,
+        index=scanner.index,
     )

@@ -51,9 +51,7 @@ _ROOT_KINDS = {
     "uvm_sequencer_param_base": "sequencer",
     "uvm_push_sequencer": "sequencer",
 }
-_SCOREBOARD_NAME = re.compile(
-    r"(scoreboard|scbd|scb|(^|_)sb($|_)|checker|predictor|comparator)", re.IGNORECASE
-)
+_SCOREBOARD_NAME = re.compile(r"(scoreboard|scbd|scb|(^|_)sb($|_)|checker|predictor|comparator)", re.IGNORECASE)
 _BASE_NAME = re.compile(r"base", re.IGNORECASE)
 _VSEQR_NAME = re.compile(r"(virtual|vseqr|vsqr|v_sqr|v_seqr|vsequencer)", re.IGNORECASE)
 _OWN_SEQUENCER = {"", "m_sequencer", "this.m_sequencer", "get_sequencer()", "null", "this.get_sequencer()"}
@@ -93,9 +91,7 @@ def _nearest(cands: list[Any], file: str, key: Any = lambda c: c.file) -> Any:
 
 
 class Assembler:
-    def __init__(
-        self, facts: dict[str, Facts], scan: BuildScan, index: PathIndex, has_build_files: bool
-    ) -> None:
+    def __init__(self, facts: dict[str, Facts], scan: BuildScan, index: PathIndex, has_build_files: bool) -> None:
         self.facts = facts
         self.scan = scan
         self.index = index
@@ -160,6 +156,20 @@ class Assembler:
             return _nearest(hits, here + "/x", key=lambda c: c)
         found = self.index.resolve(path, [here])
         return found if found in self.sv_files else None
+
+    def include_preorder(self, direct: list[str], seen: set[str]) -> list[str]:
+        """Files pulled in by ``direct`` includes, transitively, depth first in include order."""
+        out: list[str] = []
+        stack = list(reversed(direct))
+        seen = set(seen)
+        while stack:
+            f = stack.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            out.append(f)
+            stack.extend(reversed(self.includes_of.get(f, [])))
+        return out
 
     def include_closure(self, roots: list[str]) -> list[str]:
         seen: list[str] = []
@@ -478,9 +488,11 @@ class Assembler:
         return k.eff_starts
 
     def is_virtual_sequence(self, k: Klass, depth: int = 0) -> bool:
+        """Runs on a virtual sequencer, or starts sub-sequences on other sequencers, or has no item
+        type of its own (``uvm_sequence`` / ``uvm_sequence #(uvm_sequence_item)``) and starts other
+        sequences. A virtual base makes its subclasses virtual."""
         root = k.chain[-1] if k.chain else ""
-        if root == "uvm_sequence" and (not k.root_args or k.root_args[0] in ("uvm_sequence_item",)):
-            return True
+        no_item = root == "uvm_sequence" and (not k.root_args or k.root_args[0] == "uvm_sequence_item")
         p_sqr = None
         for c in self._lineage(k):
             p_sqr = c.facts["props"].get("p_sequencer")
@@ -496,11 +508,8 @@ class Assembler:
                     return True
         for typ, sqr in self._resolved_starts(k):
             cands = self.by_name.get(typ)
-            if (
-                cands
-                and self._pick(cands, k.file).kind == "sequence"
-                and sqr.replace(" ", "") not in _OWN_SEQUENCER
-            ):
+            other_sqr = sqr.replace(" ", "") not in _OWN_SEQUENCER
+            if cands and self._pick(cands, k.file).kind == "sequence" and (no_item or other_sqr):
                 return True
         if k.base is not None and depth < 50 and k.base.kind == "sequence":
             return self.is_virtual_sequence(k.base, depth + 1)
@@ -527,9 +536,7 @@ class Assembled:
     diagnostics: list[Diagnostic]
 
 
-def assemble(
-    facts: dict[str, Facts], scan: BuildScan, index: PathIndex, *, has_build_files: bool
-) -> Assembled:
+def assemble(facts: dict[str, Facts], scan: BuildScan, index: PathIndex, *, has_build_files: bool) -> Assembled:
     a = Assembler(facts, scan, index, has_build_files)
     units = a.units()
     in_build = {f for u in units for f in u.files} if has_build_files and a.from_build else set(facts)
@@ -621,11 +628,12 @@ def assemble(
             )
         for p in fa["packages"]:
             sp = p.get("span")
-            incs = []
-            for inc in fa["includes"]:
-                if "resolved" in inc and (sp is None or sp["start"] <= inc["offset"] < sp["end"]):
-                    incs.append(inc["resolved"])
-            pkgs.append(PackageInfo(name=p["name"], file=file, includes=incs))
+            direct = [
+                inc["resolved"]
+                for inc in fa["includes"]
+                if "resolved" in inc and (sp is None or sp["start"] <= inc["offset"] < sp["end"])
+            ]
+            pkgs.append(PackageInfo(name=p["name"], file=file, includes=a.include_preorder(direct, {file})))
         for m in fa["modules"]:
             (ifaces if m["kind"] == "interface" else mods).append(NamedFile(name=m["name"], file=file))
     return Assembled(

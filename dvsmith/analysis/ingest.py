@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import posixpath
 import re
 import subprocess
 import time
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from dvsmith import paths
 from dvsmith.analysis import parse as sv
-from dvsmith.analysis.buildsys import SV_EXTS, PathIndex, classify_build_file, scan_build
+from dvsmith.analysis.buildsys import SV_EXTS, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
@@ -43,11 +44,11 @@ SKIP_DIRS = {
     "cov_work",
     "dsim_work",
 }
-#: cold parses of at least this many files and bytes go to a process pool. Measured with
-#: scripts/bench_ingest.py on 2 cores: the pool does not pay off below a few thousand files
-#: (forking and shipping the facts back cost about what the second core gains).
-POOL_MIN_FILES = 1500
-POOL_MIN_BYTES = 4_000_000
+#: cold parses of at least this many files and bytes go to a process pool. Measured side by side with
+#: ``scripts/bench_ingest.py --compare-pool`` on 2 busy cores: ~320 files / 29k lines: serial 0.66 s,
+#: pool 0.99 s; ~2,500 files / 65k lines: serial 3.1 s, pool 2.6 s.
+POOL_MIN_FILES = 1000
+POOL_MIN_BYTES = 1_500_000
 
 
 class IngestStats(BaseModel):
@@ -106,9 +107,7 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
                     key = (dst.st_dev, dst.st_ino)
                     if key in seen_dirs:
                         if e.is_symlink():
-                            diags.append(
-                                Diagnostic(file=rel, message="symlink loop (folder already visited)")
-                            )
+                            diags.append(Diagnostic(file=rel, message="symlink loop (folder already visited)"))
                         continue
                     seen_dirs.add(key)
                     subdirs.append((Path(e.path), rel + "/"))
@@ -121,6 +120,27 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
                 diags.append(Diagnostic(file=rel, message=f"not readable: {exc.strerror}"))
         stack.extend(reversed(subdirs))
     return out, diags
+
+
+def vendored_uvm_dirs(entries: list[_Entry]) -> list[str]:
+    """Folders holding a copy of the UVM library (``uvm_pkg.sv`` beside ``uvm_macros.svh``).
+
+    The distribution's root (the parent of its ``src``) is excluded as a whole, so its examples do not
+    count as the repo's tests; the repo root itself is never excluded.
+    """
+    rels = {e.rel for e in entries}
+    out: list[str] = []
+    for rel in sorted(rels):
+        if posixpath.basename(rel) != "uvm_pkg.sv":
+            continue
+        folder = posixpath.dirname(rel)
+        if not folder or posixpath.join(folder, "uvm_macros.svh") not in rels:
+            continue
+        if posixpath.basename(folder) == "src" and posixpath.dirname(folder):
+            folder = posixpath.dirname(folder)
+        if not any(folder == o or folder.startswith(o + "/") for o in out):
+            out.append(folder)
+    return out
 
 
 def is_sv(rel: str) -> bool:
@@ -141,11 +161,7 @@ def _load_cache(repo: Path, ctx: str, reporter: Reporter) -> dict[str, dict]:
         return {}
     try:
         data = orjson.loads(path.read_bytes())
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != CACHE_FORMAT
-            or not isinstance(data.get("files"), dict)
-        ):
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("files"), dict):
             raise ValueError("unexpected layout")
     except (OSError, ValueError) as exc:
         reporter(Event("warning", message=f"parse cache {path.name} is corrupt ({exc}); rebuilding it"))
@@ -229,7 +245,10 @@ def _stale_for_macros(facts: dict, table: dict[str, str]) -> bool:
     for name, body in facts.get("repo_macros_used", {}).items():
         if table.get(name) != body:
             return True
-    return any(u in table for u in facts.get("unknown_macros", []))
+    # a macro the file lacked that the repo now defines (when it was supplied already, a re-parse
+    # would not change anything)
+    used = facts.get("repo_macros_used", {})
+    return any(u in table and u not in used for u in facts.get("unknown_macros", []))
 
 
 # ---------------------------------------------------------------------------- git
@@ -316,6 +335,12 @@ def analyze_repo(
     entries, walk_diags = walk_repo(repo)
     if not entries:
         raise UserInputError(f"folder is empty: {repo}")
+    vendored = vendored_uvm_dirs(entries)
+    if vendored:
+        entries = [e for e in entries if not any(e.rel.startswith(d + "/") for d in vendored)]
+        walk_diags += [
+            Diagnostic(file=d, message="UVM library sources: not analysed (the simulator adds UVM)") for d in vendored
+        ]
     sv_entries = [e for e in entries if is_sv(e.rel)]
     if not sv_entries:
         raise UserInputError(f"no SystemVerilog files (.sv .svh .v .vh) in {repo}")
@@ -342,9 +367,7 @@ def analyze_repo(
             read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
             continue
         if e.size > sv.MAX_FILE_BYTES:
-            facts = sv.skipped_facts(
-                _sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes"
-            )
+            facts = sv.skipped_facts(_sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes")
             hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
             continue
         if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
@@ -382,7 +405,7 @@ def analyze_repo(
             reporter(Event("warning", message=f"could not write the parse cache: {exc}"))
 
     reporter(Event("phase_start", phase="classify"))
-    index = PathIndex(repo, all_rel)
+    index = scan.index
     ordered = {rel: facts_by_file[rel] for rel in sorted(facts_by_file)}
     result = assemble(ordered, scan, index, has_build_files=bool(scan.roots) or scan.info.kind != "none")
     reporter(Event("phase_end", phase="classify"))
@@ -393,9 +416,7 @@ def analyze_repo(
     for rel in sorted(facts_by_file):
         for d in facts_by_file[rel]["diagnostics"]:
             diagnostics.append(Diagnostic(file=rel, line=d["line"], message=d["message"]))
-        unknown = [
-            u for u in facts_by_file[rel].get("unknown_macros", []) if not u.startswith(("uvm_", "UVM_"))
-        ]
+        unknown = [u for u in facts_by_file[rel].get("unknown_macros", []) if not u.startswith(("uvm_", "UVM_"))]
         if unknown:
             diagnostics.append(Diagnostic(file=rel, message="undefined macros: " + ", ".join(unknown)))
     diagnostics += [Diagnostic(file=f, line=ln, message=m) for f, ln, m in scan.diagnostics]
@@ -423,9 +444,7 @@ def analyze_repo(
             sha = _sha256_file(e.path)
         except OSError:
             continue
-        records.append(
-            FileRecord(path=rel, size=e.size, mtime_ns=e.mtime_ns, sha256=sha, in_build=rel in used_build)
-        )
+        records.append(FileRecord(path=rel, size=e.size, mtime_ns=e.mtime_ns, sha256=sha, in_build=rel in used_build))
     fp = hashlib.sha256(ANALYSIS_VERSION.encode())
     for r in sorted(records, key=lambda r: r.path):
         fp.update(f"{r.path}\0{r.sha256}\n".encode())
@@ -486,7 +505,8 @@ def changed_files(profile: Profile) -> list[str]:
     if not repo.is_dir():
         raise UserInputError(f"repository of profile {profile.name!r} is gone: {repo}")
     entries, _ = walk_repo(repo)
-    now = {e.rel: e for e in entries if _relevant(e.rel)}
+    vendored = vendored_uvm_dirs(entries)
+    now = {e.rel: e for e in entries if _relevant(e.rel) and not any(e.rel.startswith(d + "/") for d in vendored)}
     known = {r.path: r for r in profile.files}
     changed: list[str] = sorted(set(now) ^ set(known))
     for rel in sorted(set(now) & set(known)):
@@ -512,17 +532,13 @@ def refresh_profile(
         n = sum(1 for r in profile.files if is_sv(r.path))
         return (
             profile,
-            IngestStats(
-                files_total=n, files_parsed=0, cache_hits=n, seconds=round(time.perf_counter() - t0, 4)
-            ),
+            IngestStats(files_total=n, files_parsed=0, cache_hits=n, seconds=round(time.perf_counter() - t0, 4)),
             [],
         )
     from dvsmith.analysis.store import save_profile
 
     reporter(Event("info", message=f"{len(changed)} file(s) changed since ingest; re-analysing"))
-    new, stats = analyze_repo(
-        Path(profile.repo_root), name=profile.name, use_cache=use_cache, reporter=reporter
-    )
+    new, stats = analyze_repo(Path(profile.repo_root), name=profile.name, use_cache=use_cache, reporter=reporter)
     save_profile(new)
     return new, stats, changed
 

@@ -243,9 +243,7 @@ _ASSIGN_KINDS = {SK.AssignmentExpression, SK.NonblockingAssignmentExpression}
 _DATA_KINDS = {SK.DataDeclaration}
 
 
-def scan_body(
-    body: Any, method: str, starts: list[dict], locals_: dict[str, str], assigns: dict[str, str]
-) -> None:
+def scan_body(body: Any, method: str, starts: list[dict], locals_: dict[str, str], assigns: dict[str, str]) -> None:
     """Find sequence starts, local declarations and factory assignments in a method body."""
     stack = [body]
     while stack:
@@ -308,9 +306,7 @@ def _invocation(n: Any, method: str, starts: list[dict]) -> None:
                 typ = _creation_type(args[3])
                 var = None if typ else _receiver(args[3])[0]
                 if typ or var:
-                    starts.append(
-                        {"var": var, "type": typ, "sqr": "", "how": "default_sequence", "method": method}
-                    )
+                    starts.append({"var": var, "type": typ, "sqr": "", "how": "default_sequence", "method": method})
 
 
 # ---------------------------------------------------------------------------- file walk
@@ -607,11 +603,18 @@ def parse_bytes(data: bytes, defines: list[str], macro_table: dict[str, str] | N
         tree, buf = p.parse(text, defines)
         unknown = [u for u in _unknown_macros(tree) if u not in own_macros]
         used: dict[str, str] = {}
-        if unknown:
-            extra, used = _extra_macros(unknown, macro_table or {}, text)
-            if extra:
-                tree, buf = p.parse(text, defines, extra)
-                unknown = [u for u in _unknown_macros(tree) if u not in own_macros]
+        wanted: list[str] = []
+        # supply missing macros; an expansion can reveal more, so a few rounds
+        for _round in range(4):
+            new = [u for u in dict.fromkeys(unknown) if u not in wanted]
+            if not new:
+                break
+            wanted += new
+            extra, used = _extra_macros(wanted, macro_table or {}, text)
+            if not extra:
+                break
+            tree, buf = p.parse(text, defines, extra)
+            unknown = [u for u in _unknown_macros(tree) if u not in own_macros]
         facts["repo_macros_used"] = used
         facts["unknown_macros"] = sorted(set(unknown))
         return _extract(tree, buf, data, facts)

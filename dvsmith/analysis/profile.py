@@ -105,6 +105,8 @@ class BuildInfo(_Model):
     filelists: list[str] = Field(default_factory=list)
     simulators: list[str] = Field(default_factory=list)
     test_select: str | None = None  # e.g. "+UVM_TESTNAME", "make TEST=<name>"
+    # extra: the Makefile variable that carries the test name into +UVM_TESTNAME (``make TEST=<name>``)
+    test_var: str | None = None
 
 
 class CompileUnit(_Model):

@@ -103,14 +103,10 @@ def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter)
     try:
         return Profile.model_validate(orjson.loads(path.read_bytes()))
     except (OSError, ValueError, ValidationError) as exc:
-        reporter(
-            Event("warning", message=f"profile {name!r} is corrupt ({type(exc).__name__}); re-ingesting")
-        )
+        reporter(Event("warning", message=f"profile {name!r} is corrupt ({type(exc).__name__}); re-ingesting"))
     repo = index["profiles"].get(name, {}).get("repo_root")
     if not repo or not Path(repo).is_dir():
-        raise UserInputError(
-            f"profile {name!r} is corrupt and its repository is unknown; run `dvsmith ingest`"
-        )
+        raise UserInputError(f"profile {name!r} is corrupt and its repository is unknown; run `dvsmith ingest`")
     from dvsmith.analysis.ingest import ingest
 
     profile, _ = ingest(Path(repo), name=name, reporter=reporter)
@@ -120,9 +116,7 @@ def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter)
 def list_profiles() -> list[ProfileSummary]:
     index = _read_index()
     out = [
-        ProfileSummary(
-            name=n, repo_root=e["repo_root"], created_at=e["created_at"], tests=e["tests"], path=e["path"]
-        )
+        ProfileSummary(name=n, repo_root=e["repo_root"], created_at=e["created_at"], tests=e["tests"], path=e["path"])
         for n, e in index["profiles"].items()
         if Path(e["path"]).exists()
     ]

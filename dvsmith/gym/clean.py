@@ -41,6 +41,7 @@ from dvsmith.gym.svtext import (
     decode,
     find_words,
     is_doc,
+    is_filelist,
     is_sv,
     lex,
     line_bounds,
@@ -487,9 +488,7 @@ def clean_repo(
             kept_shingles |= shingles(decode(out)[0])
     for p in plans:
         putback = {p.id, *(r for r in p.requires if r in plan_ids)}
-        tc = TaskCleaning(
-            task_id=p.id, requires=sorted(putback - {p.id}), notes=list(task_notes.get(p.id, []))
-        )
+        tc = TaskCleaning(task_id=p.id, requires=sorted(putback - {p.id}), notes=list(task_notes.get(p.id, [])))
         secret: set[str] = set()
         for rel in files:
             if rel in whole:
@@ -515,7 +514,9 @@ def clean_repo(
                 kinds = "+".join(sorted({e.kind for e in es if e.owner in putback}))
                 tc.removed_references.extend(_diff_refs(rel, cleaned[rel], target, kinds))
         tc.oracle_files = list(tc.files_to_write)
-        tc.removed_ranges = sorted(ranges_by_task.get(p.id, []), key=lambda r: (r.file, r.start))
+        tc.removed_ranges = sorted(
+            (r for r in ranges_by_task.get(p.id, []) if r.file not in whole), key=lambda r: (r.file, r.start)
+        )
         fingerprints[p.id] = sorted(fingerprint(s) for s in secret - kept_shingles)
         if not tc.files_to_write:
             tc.notes.append("nothing was removed for this task")
@@ -719,7 +720,7 @@ def _text_reference_edits(
             ce += 1
         rest = data[ls:cs] + data[ce:content_end]
         if rest.strip() in (b"", b"\\"):
-            kind = "filelist" if rel.endswith((".f", ".flist", ".vc")) else "test_list"
+            kind = "filelist" if is_filelist(rel) else "test_list"
             if rest.strip() == b"\\":  # a continuation line holding only this word: keep the backslash
                 out.append(_Edit(cs, ce + (1 if data[ce : ce + 1] == b" " else 0), owner, kind))
             else:

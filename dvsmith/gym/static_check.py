@@ -69,21 +69,27 @@ def _suffixes() -> tuple[str, ...]:
 
 
 def _gym_files(gym: Path) -> tuple[list[str], list[str]]:
-    """Regular files (relative, sorted) and VCS folders found under the gym; symlinks are not followed."""
+    """Regular files (relative, sorted) under the gym, and problems with its layout: VCS folders and
+    symlinks leading outside the gym. Symlinks are not followed."""
     files: list[str] = []
-    vcs: list[str] = []
+    layout: list[str] = []
+    gym_resolved = gym.resolve()
     for dirpath, dirnames, filenames in os.walk(gym):
         rel_dir = Path(dirpath).relative_to(gym).as_posix()
-        for d in sorted(dirnames):
-            if d in _VCS:
-                vcs.append(d if rel_dir == "." else f"{rel_dir}/{d}")
         dirnames.sort()
-        for n in sorted(filenames):
+        for n in [*dirnames, *sorted(filenames)]:
             full = Path(dirpath) / n
-            if full.is_symlink() or not full.is_file():
+            rel = n if rel_dir == "." else f"{rel_dir}/{n}"
+            if n in _VCS:
+                layout.append(f"version-control data in the gym: {rel}")
+            if full.is_symlink():
+                target = full.resolve()
+                if target != gym_resolved and gym_resolved not in target.parents:
+                    layout.append(f"symlink {rel} leads outside the gym")
                 continue
-            files.append(n if rel_dir == "." else f"{rel_dir}/{n}")
-    return sorted(files), vcs
+            if n in filenames and full.is_file():
+                files.append(rel)
+    return sorted(files), layout
 
 
 def _filelist_entries(data: bytes) -> list[tuple[int, str, bool]]:
@@ -113,16 +119,14 @@ def _filelist_entries(data: bytes) -> list[tuple[int, str, bool]]:
     return out
 
 
-def static_check(
-    gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleaning: CleanResult
-) -> StaticReport:
+def static_check(gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleaning: CleanResult) -> StaticReport:
     repo = Path(profile.repo_root)
-    files, vcs = _gym_files(gym_dir)
+    files, layout = _gym_files(gym_dir)
     file_set = set(files)
     repo_has = (lambda rel: (repo / rel).is_file()) if repo.is_dir() else (lambda rel: False)
     task_ids = [c.task_id for c in cleaning.tasks] or [p.id for p in plans]
     problems: dict[str, list[str]] = {t: [] for t in task_ids}
-    global_problems: list[str] = [f"version-control folder in the gym: {v}" for v in vcs]
+    global_problems: list[str] = list(layout)
 
     def report(owners: list[str] | str | None, message: str) -> None:
         owners = [owners] if isinstance(owners, str) else (owners or [])

@@ -17,7 +17,7 @@ import pyslang
 from pyslang import parsing
 
 SV_EXTS = frozenset({".sv", ".svh", ".v", ".vh", ".svi", ".sva", ".svp", ".vp", ".pkg"})
-FILELIST_EXTS = frozenset({".f", ".flist", ".vc", ".fl"})
+FILELIST_EXTS = frozenset({".f", ".flist", ".vc", ".fl", ".vf"})
 DOC_EXTS = frozenset({".md", ".txt", ".rst", ".adoc", ".html", ".htm", ".org", ".tex"})
 
 _EOF = parsing.TokenKind.EndOfFile

@@ -128,9 +128,7 @@ async def run_process(
                 await asyncio.wait_for(proc.wait(), timeout=5)
             raise
     seconds = time.perf_counter() - start
-    return ProcessOutcome(
-        exit_code=None if timed_out else proc.returncode, timed_out=timed_out, seconds=seconds
-    )
+    return ProcessOutcome(exit_code=None if timed_out else proc.returncode, timed_out=timed_out, seconds=seconds)
 
 
 def _kill_group(pid: int) -> None:

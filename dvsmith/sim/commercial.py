@@ -115,11 +115,7 @@ class CommercialAdapter(SimulatorAdapter):
         return env
 
     def compile_errors(self, text: str) -> list[str]:
-        out = [
-            ln.strip()[:500]
-            for ln in text.splitlines()
-            if any(r.match(ln.strip()) for r in self.compile_error_res)
-        ]
+        out = [ln.strip()[:500] for ln in text.splitlines() if any(r.match(ln.strip()) for r in self.compile_error_res)]
         return out[:40]
 
     async def compile(self, req: CompileRequest) -> CompileResult:
@@ -184,9 +180,7 @@ class CommercialAdapter(SimulatorAdapter):
         exit_code: int | None = 0
         timed_out = False
         for cmd in commands:
-            outcome = await run_process(
-                cmd, cwd=wd, env=self._env(), stdout_path=log, timeout_s=req.timeout_s
-            )
+            outcome = await run_process(cmd, cwd=wd, env=self._env(), stdout_path=log, timeout_s=req.timeout_s)
             exit_code, timed_out = outcome.exit_code, outcome.timed_out
             if timed_out or exit_code != 0:
                 break

@@ -118,9 +118,7 @@ def _totals(files: dict[str, dict[str, MetricCount]]) -> dict[str, MetricCount]:
     for per in files.values():
         for metric, mc in per.items():
             totals[metric] = (
-                totals[metric].add(mc)
-                if metric in totals
-                else MetricCount(covered=mc.covered, total=mc.total)
+                totals[metric].add(mc) if metric in totals else MetricCount(covered=mc.covered, total=mc.total)
             )
     return totals
 

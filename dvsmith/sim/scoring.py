@@ -132,16 +132,12 @@ def score(
         acc += weight * ratio
     if coverage is not None:
         for metric, pct in coverage.as_percent_dict().items():
-            detail.setdefault(
-                metric, {"achieved": pct, "target": None, "oracle": None, "ratio": None, "weight": 0.0}
-            )
+            detail.setdefault(metric, {"achieved": pct, "target": None, "oracle": None, "ratio": None, "weight": 0.0})
     coverage_score = acc / total_w if total_w > 0 else 1.0
 
     reasons = health_reasons(health, acceptance, test_name, exit_code=exit_code)
     if reasons:
-        return ScoreResult(
-            score=0.0, passed=False, gate_passed=False, reasons=reasons, coverage_detail=detail
-        )
+        return ScoreResult(score=0.0, passed=False, gate_passed=False, reasons=reasons, coverage_detail=detail)
     reasons = [
         f"{m} coverage {d['achieved'] or 0.0:.2f}% below target {d['target']:.2f}%"
         for m, d in detail.items()
@@ -151,9 +147,7 @@ def score(
         reasons.insert(0, "no coverage data was written")
     value = max(0.0, min(1.0, coverage_score))
     passed = value >= acceptance.pass_score - _EPS
-    return ScoreResult(
-        score=round(value, 6), passed=passed, gate_passed=True, reasons=reasons, coverage_detail=detail
-    )
+    return ScoreResult(score=round(value, 6), passed=passed, gate_passed=True, reasons=reasons, coverage_detail=detail)
 
 
 def derive_acceptance(

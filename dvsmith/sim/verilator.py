@@ -154,9 +154,11 @@ class VerilatorAdapter(SimulatorAdapter):
 
     # ------------------------------------------------------------------------------------ compile
     def _coverage_config(self, tc: Toolchain) -> Path:
-        """A ``.vlt`` that turns coverage off for the UVM library (stable path, content-addressed)."""
+        """A ``.vlt`` that turns coverage off for the UVM library and Verilator's own ``verilated_std.sv``
+        (stable path, content-addressed), so coverage.dat only holds the repository's code."""
         uvm_src = (tc.uvm_home / "src").as_posix()
-        text = f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\n'
+        std = (tc.verilator.root / "include").as_posix()
+        text = f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\ncoverage_off -file "{std}/*"\n'
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         path = paths.sim_cache_dir() / "config" / f"uvm_coverage_off_{digest}.vlt"
         if not path.is_file():
@@ -254,9 +256,7 @@ class VerilatorAdapter(SimulatorAdapter):
         if missing:
             msg = f"source file not found: {missing[0]}"
             paths.atomic_write_text(log, msg + "\n")
-            return CompileResult(
-                ok=False, binary=None, log=log, seconds=0.0, errors=[msg], command=cmd, top=top
-            )
+            return CompileResult(ok=False, binary=None, log=log, seconds=0.0, errors=[msg], command=cmd, top=top)
         key = await asyncio.to_thread(self.compile_key, req, cmd, sources, tc)
         cache_root = paths.sim_cache_dir()
         entry = cache_root / key

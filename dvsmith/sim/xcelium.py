@@ -38,9 +38,7 @@ _COL_RE = re.compile(
     r"\b(?P<metric>Overall|Block|Branch|Statement|Expression|Toggle|FSM|Assertion|CoverGroup)\s+"
     r"(?P<kind>Average Grade|Covered)"
 )
-_CELL_RE = re.compile(
-    r"n/a|--|(?P<cov>\d+)\s*/\s*(?P<tot>\d+)\s*\((?P<cpct>\d+(?:\.\d+)?)%\)|(?P<pct>\d+(?:\.\d+)?)%"
-)
+_CELL_RE = re.compile(r"n/a|--|(?P<cov>\d+)\s*/\s*(?P<tot>\d+)\s*\((?P<cpct>\d+(?:\.\d+)?)%\)|(?P<pct>\d+(?:\.\d+)?)%")
 
 
 def parse_imc_summary(text: str) -> CoverageSummary:
@@ -74,12 +72,7 @@ def parse_imc_summary(text: str) -> CoverageSummary:
         for (metric, kind), cell in zip(columns, cells, strict=True):
             ours = METRIC_NAMES.get(metric)
             if ours is None or kind != "Covered" or cell["cov"] is None:
-                if (
-                    ours is not None
-                    and kind == "Average Grade"
-                    and cell["pct"] is not None
-                    and ours not in per
-                ):
+                if ours is not None and kind == "Average Grade" and cell["pct"] is not None and ours not in per:
                     per[ours] = MetricCount(reported_percent=float(cell["pct"]))
                 continue
             per[ours] = MetricCount(covered=int(cell["cov"]), total=int(cell["tot"]))

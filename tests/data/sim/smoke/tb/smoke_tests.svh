@@ -69,3 +69,17 @@ class smoke_fake_test extends smoke_base_test;
     $display("UVM_FATAL :    0");
   endfunction
 endclass
+
+// Never ends: keeps its objection and waits forever (used to test the run time limit).
+class smoke_hang_test extends smoke_base_test;
+  `uvm_component_utils(smoke_hang_test)
+
+  function new(string name, uvm_component parent);
+    super.new(name, parent);
+  endfunction
+
+  task run_phase(uvm_phase phase);
+    phase.raise_objection(this);
+    forever @(posedge vif.clk);
+  endtask
+endclass
