@@ -36,6 +36,11 @@ _SEQ_LINE = re.compile(r"^Sequences started: (.*)$", re.MULTILINE)
 _CG_LINE = re.compile(r"^Covergroups in its testbench: (.*)$", re.MULTILINE)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a burst of new connections must not overflow the listen backlog
+    daemon_threads = True
+
+
 @dataclass
 class RecordedRequest:
     index: int
@@ -82,8 +87,7 @@ class FakeAPIServer:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeAPIServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeapi", daemon=True

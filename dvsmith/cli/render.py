@@ -44,8 +44,8 @@ class ProgressReporter:
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=err_console,
-            transient=False,
-            disable=quiet,
+            transient=True,
+            disable=quiet or not err_console.is_terminal,
         )
         self._bars: dict[str, TaskID] = {}
         self._details: dict[str, dict[str, int]] = {}
