@@ -25,13 +25,11 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from fakeapi import FakeAPIServer, FakeConfig, make_synthetic_repo, synthetic_requests  # noqa: E402
 
 from dvsmith.ai.metadata import AIStats, MetadataRequest, generate_metadata  # noqa: E402
 from dvsmith.ai.settings import DEFAULT_MODEL  # noqa: E402
 from dvsmith.analysis.profile import Profile  # noqa: E402
+from tests.fakeapi import FakeAPIServer, FakeConfig, make_synthetic_repo, synthetic_requests  # noqa: E402
 
 BASELINE_FIELDS = ("title", "difficulty", "description", "goal", "hints", "covergroups and sequences")
 
@@ -81,9 +79,7 @@ async def run(n_tests: int, latency: float, concurrency: int) -> dict[str, Any]:
             ours_max_in_flight = server.max_in_flight
 
             server.reset()
-            cached_s, cached_stats = await metadata_phase(
-                profile, tmp_path / "repo", requests, concurrency, True
-            )
+            cached_s, cached_stats = await metadata_phase(profile, tmp_path / "repo", requests, concurrency, True)
             cached_calls = server.request_count
 
             server.reset()
@@ -113,9 +109,7 @@ async def run(n_tests: int, latency: float, concurrency: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=24)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -126,14 +120,8 @@ def main() -> None:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     ours, base, cached = result["ours"], result["baseline"], result["ours_cached"]
-    print(
-        f"metadata phase: {args.tests} tests, fake API latency {args.latency} s, "
-        f"concurrency {args.concurrency}"
-    )
-    print(
-        f"  ours     : {ours['wall_s']:8.2f} s  {ours['calls']:4d} calls  "
-        f"(max in flight {ours['max_in_flight']})"
-    )
+    print(f"metadata phase: {args.tests} tests, fake API latency {args.latency} s, concurrency {args.concurrency}")
+    print(f"  ours     : {ours['wall_s']:8.2f} s  {ours['calls']:4d} calls  (max in flight {ours['max_in_flight']})")
     print(f"  baseline : {base['wall_s']:8.2f} s  {base['calls']:4d} calls  (6 sequential calls per test)")
     print(f"  rerun    : {cached['wall_s']:8.2f} s  {cached['calls']:4d} calls  (response cache)")
     print(f"  speedup  : {result['speedup']}x wall time, {result['call_ratio']}x fewer calls")

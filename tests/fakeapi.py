@@ -177,9 +177,7 @@ class FakeAPIServer:
                 headers["retry-after"] = self.config.retry_after
             if self.config.retry_after_ms is not None:
                 headers["retry-after-ms"] = self.config.retry_after_ms
-            status, h, data = _error(
-                429, "rate_limit_error", "Number of requests has exceeded your rate limit"
-            )
+            status, h, data = _error(429, "rate_limit_error", "Number of requests has exceeded your rate limit")
             return status, {**h, **headers}, data
         if behaviour == "529":
             return _error(529, "overloaded_error", "Overloaded")
@@ -365,8 +363,7 @@ def make_synthetic_repo(root: Any, n_tests: int, name: str = "synth") -> Any:
         "  endfunction\nendclass\n"
     )
     files["tb/common_seq.sv"] = (
-        "class common_seq extends uvm_sequence #(bus_item);\n  task body();\n"
-        "    `uvm_do(req)\n  endtask\nendclass\n"
+        "class common_seq extends uvm_sequence #(bus_item);\n  task body();\n    `uvm_do(req)\n  endtask\nendclass\n"
     )
     test_names = [f"t{i:03d}_{('read', 'write', 'burst', 'reset')[i % 4]}_test" for i in range(n_tests)]
     for i, tname in enumerate(test_names):
@@ -464,14 +461,10 @@ def make_synthetic_repo(root: Any, n_tests: int, name: str = "synth") -> Any:
         fingerprint=f"synthetic-{n_tests}",
         tests=tests,
         sequences=seqs,
-        sequence_items=[
-            ComponentInfo(name="bus_item", file="tb/env.sv", line=1, base_class="uvm_sequence_item")
-        ],
+        sequence_items=[ComponentInfo(name="bus_item", file="tb/env.sv", line=1, base_class="uvm_sequence_item")],
         envs=[ComponentInfo(name="bus_env", file="tb/env.sv", line=10, base_class="uvm_env")],
         covergroups=[
-            CovergroupInfo(
-                name="cg_addr", file="tb/env.sv", line=6, scope="bus_cov", coverpoints=["cp_addr"]
-            ),
+            CovergroupInfo(name="cg_addr", file="tb/env.sv", line=6, scope="bus_cov", coverpoints=["cp_addr"]),
             CovergroupInfo(name="cg_len", file="tb/env.sv", line=7, scope="bus_cov", coverpoints=["cp_len"]),
         ],
         classes=classes,

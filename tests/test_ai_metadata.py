@@ -7,13 +7,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from fakeapi import FakeAPIServer, make_synthetic_repo, serve_fake_api, synthetic_requests
 
 from dvsmith.ai.calllog import read_ai_logs, summarize_logs
 from dvsmith.ai.metadata import AISettings, MetadataRequest, default_provider, generate_metadata
 from dvsmith.ai.schema import TaskMetadata
 from dvsmith.events import Event
 from dvsmith.paths import ai_cache_dir, ai_log_file, log_dir
+from tests.fakeapi import FakeAPIServer, make_synthetic_repo, serve_fake_api, synthetic_requests
 
 FAST = AISettings(timeout_s=5.0, backoff_base_s=0.01, backoff_cap_s=0.05, retry_after_cap_s=0.05, seed=7)
 
@@ -94,9 +94,7 @@ async def test_rerun_is_served_from_cache_and_a_change_costs_one_call(tmp_path: 
     _, stats = await generate_metadata(profile, tmp_path / "repo", requests, settings=FAST, use_cache=False)
     assert api.request_count == 11 and stats.calls == 5 and stats.cache_hits == 0
 
-    _, stats = await generate_metadata(
-        profile, tmp_path / "repo", requests, settings=FAST, model="claude-sonnet-5-5"
-    )
+    _, stats = await generate_metadata(profile, tmp_path / "repo", requests, settings=FAST, model="claude-sonnet-5-5")
     assert api.request_count == 16 and stats.calls == 5
 
 

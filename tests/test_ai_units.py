@@ -9,7 +9,6 @@ import anthropic
 import httpx2
 import orjson
 import pytest
-from fakeapi import make_synthetic_repo, synthetic_requests
 
 from dvsmith.ai.cache import ResponseCache, cache_key
 from dvsmith.ai.calllog import (
@@ -27,6 +26,7 @@ from dvsmith.ai.prompts import INSTRUCTIONS, build_prompt, repo_summary, task_me
 from dvsmith.ai.providers import backoff_delay, retry_after_seconds
 from dvsmith.analysis.profile import Profile
 from dvsmith.paths import ai_log_file
+from tests.fakeapi import make_synthetic_repo, synthetic_requests
 
 FAST = AISettings(timeout_s=1.0, backoff_base_s=0.001, backoff_cap_s=0.002, retry_after_cap_s=0.002, seed=1)
 
@@ -250,9 +250,7 @@ def test_redact_removes_keys(monkeypatch: pytest.MonkeyPatch):
 
 def test_log_read_tail_and_summary(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-abcdefgh12345")
-    for i, (duration, outcome) in enumerate(
-        [(1.0, "ok"), (2.0, "retried_ok"), (3.0, "fallback"), (4.0, "ok")]
-    ):
+    for i, (duration, outcome) in enumerate([(1.0, "ok"), (2.0, "retried_ok"), (3.0, "fallback"), (4.0, "ok")]):
         append_log_entry(
             {
                 "task": f"t{i}",

@@ -49,9 +49,7 @@ def model_prices(model: str) -> tuple[float, float]:
     return (0.0, 0.0)
 
 
-def estimate_cost(
-    model: str, tokens_in: int, tokens_out: int, cache_read: int = 0, cache_write: int = 0
-) -> float:
+def estimate_cost(model: str, tokens_in: int, tokens_out: int, cache_read: int = 0, cache_write: int = 0) -> float:
     """Estimated $ of one call from its usage (uncached input, output, cache reads and writes)."""
     p_in, p_out = model_prices(model)
     total = (

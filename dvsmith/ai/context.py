@@ -53,7 +53,7 @@ class TaskContext:
     test: TestInfo | None
     base_class: str | None
     started: list[str]  # sequences the test starts (directly, or via the request)
-    removed_sequences: list[str]  # the request's sequences (written again as part of the task)
+    removed_sequences: list[str]  # started by this test alone: removed with it, written again by the task
     test_part: SourcePart | None
     sequence_parts: list[SourcePart] = field(default_factory=list)
     base_parts: list[SourcePart] = field(default_factory=list)
@@ -162,7 +162,14 @@ def build_context(profile: Profile, reader: SourceReader, request: MetadataReque
         text = reader.declaration(test.file, test.line, test.span, test.extern_spans)
         test_part = SourcePart("test", test.name, test.file, text)
 
-    started = list(dict.fromkeys([*(test.sequences if test else []), *request.sequences]))
+    known = {s.name for s in profile.sequences}
+    own = test.sequences if test else []
+    started = list(dict.fromkeys([*own, *(n for n in request.sequences if n in known)]))
+    # The cleaning rule: a sequence only this test starts is removed with it.
+    elsewhere = {
+        n for t in profile.tests if test is None or (t.name, t.file) != (test.name, test.file) for n in t.sequences
+    }
+    removed = [n for n in started if n not in elsewhere]
     seq_parts: list[SourcePart] = []
     for name in started:
         seq = _nearest([s for s in profile.sequences if s.name == name], test_file)
@@ -189,7 +196,7 @@ def build_context(profile: Profile, reader: SourceReader, request: MetadataReque
 
     blocks, lines = 0, 0
     written = [test_part] if test_part else []
-    written += [p for p in seq_parts if p.name in request.sequences]
+    written += [p for p in seq_parts if p.name in removed]
     for part in written:
         b, n = lex_features(part.text)
         blocks += b
@@ -199,7 +206,7 @@ def build_context(profile: Profile, reader: SourceReader, request: MetadataReque
         test=test,
         base_class=test.base_class if test else None,
         started=started,
-        removed_sequences=list(dict.fromkeys(request.sequences)),
+        removed_sequences=removed,
         test_part=test_part,
         sequence_parts=seq_parts,
         base_parts=base_parts,

@@ -271,9 +271,7 @@ class _Runner:
 
     def _store(self, key: str, answer: LenientMetadata) -> None:
         try:
-            self.cache.put(
-                key, answer.model_dump(), {"provider": self.provider.name, "model": self.provider.model}
-            )
+            self.cache.put(key, answer.model_dump(), {"provider": self.provider.name, "model": self.provider.model})
         except OSError:
             return  # a cache that cannot be written only costs a call next time
 

@@ -65,9 +65,7 @@ def offline_metadata(ctx: TaskContext) -> TaskMetadata:
     if ctx.removed_sequences:
         one = len(ctx.removed_sequences) == 1
         noun, verb = ("sequence", "was") if one else ("sequences", "were")
-        sentences.append(
-            f"The {noun} {_quoted(ctx.removed_sequences)} {verb} removed with it and must be written too."
-        )
+        sentences.append(f"The {noun} {_quoted(ctx.removed_sequences)} {verb} removed with it and must be written too.")
     if cg_names:
         sentences.append(f"Coverage of this testbench is collected by {_quoted(cg_names)}.")
     description = " ".join(sentences[:4])
@@ -80,8 +78,7 @@ def offline_metadata(ctx: TaskContext) -> TaskMetadata:
     hints = [f"Extend `{base}` and register the class with `uvm_component_utils({req.test_name})`."]
     for name in ctx.started[:2]:
         hints.append(
-            f"Start `{name}` on the sequencer it targets from run_phase, between raising and "
-            "dropping an objection."
+            f"Start `{name}` on the sequencer it targets from run_phase, between raising and dropping an objection."
         )
     for name in ctx.removed_sequences[:1]:
         hints.append(f"`{name}` no longer exists in the gym: declare it before the test that starts it.")

@@ -78,9 +78,7 @@ def _known(names: list[str], allowed: set[str]) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in names if n.strip() in allowed))[:MAX_NAMES]
 
 
-def finalize(
-    answer: LenientMetadata | TaskMetadata, fallback: TaskMetadata, profile: Profile
-) -> TaskMetadata:
+def finalize(answer: LenientMetadata | TaskMetadata, fallback: TaskMetadata, profile: Profile) -> TaskMetadata:
     """Trim ``answer`` to the schema's limits; fill what is missing or unusable from ``fallback``."""
     title_words = _clean(answer.title, MAX_CHARS["title"], one_line=True).split()
     title = " ".join(title_words[:TITLE_MAX_WORDS]) if len(title_words) >= 2 else fallback.title

@@ -106,9 +106,7 @@ def task_message(ctx: TaskContext, token_budget: int) -> str:
     head = "\n".join(header)
     ordered = ([ctx.test_part] if ctx.test_part else []) + ctx.sequence_parts + ctx.base_parts
     labels = [f"--- {_LABELS[p.kind]} {p.name} ({p.file}) ---\n" for p in ordered]
-    overhead = (
-        len(head) + len(_CLOSING) + sum(len(lb) + len(_SEP) + _MARKER_ROOM for lb in labels) + len(_SEP)
-    )
+    overhead = len(head) + len(_CLOSING) + sum(len(lb) + len(_SEP) + _MARKER_ROOM for lb in labels) + len(_SEP)
     texts = _fit(ordered, token_budget * CHARS_PER_TOKEN - overhead)
     blocks = [head, *(lb + text for lb, text in zip(labels, texts, strict=True)), _CLOSING]
     return _SEP.join(blocks)

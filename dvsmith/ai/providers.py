@@ -154,9 +154,7 @@ class AnthropicProvider:
     name = "anthropic"
     makes_calls = True
 
-    def __init__(
-        self, model: str, settings: AISettings, client: anthropic.AsyncAnthropic | None = None
-    ) -> None:
+    def __init__(self, model: str, settings: AISettings, client: anthropic.AsyncAnthropic | None = None) -> None:
         self.model = model
         self.settings = settings
         if client is None:
@@ -221,9 +219,7 @@ class AnthropicProvider:
                 result.error = self.redact(str(exc))
                 result.attempt_errors.append(result.error)
                 if result.attempts < self.settings.max_attempts:
-                    await asyncio.sleep(
-                        backoff_delay(result.attempts, self.settings, self._rng, exc.retry_after)
-                    )
+                    await asyncio.sleep(backoff_delay(result.attempts, self.settings, self._rng, exc.retry_after))
                 continue
             except InvalidAnswer as exc:
                 invalid += 1

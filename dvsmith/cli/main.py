@@ -55,6 +55,22 @@ def _guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
+def _ai_settings_from_env() -> Any:
+    """AI tunables from DVSMITH_AI_<FIELD> environment variables (e.g. DVSMITH_AI_TIMEOUT_S=20)."""
+    from dvsmith.ai.settings import AISettings
+    from dvsmith.errors import UserInputError
+
+    values = {
+        f: os.environ[f"DVSMITH_AI_{f.upper()}"]
+        for f in AISettings.model_fields
+        if f"DVSMITH_AI_{f.upper()}" in os.environ
+    }
+    try:
+        return AISettings.model_validate(values)
+    except ValueError as exc:
+        raise UserInputError(f"bad DVSMITH_AI_* setting: {str(exc).splitlines()[0:3]}") from None
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"dvsmith {__version__}")
@@ -135,6 +151,7 @@ def build(
         opts = BuildOptions(
             name=name, out=out, concurrency=concurrency, provider=provider, model=model, sim=sim,
             uvm_home=uvm_home, use_cache=not no_cache, log_bodies=log_bodies,
+            ai_settings=_ai_settings_from_env(),
         )
         with reporter:
             return asyncio.run(run_build(opts, reporter))

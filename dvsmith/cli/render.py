@@ -64,9 +64,8 @@ class ProgressReporter:
 
     def __call__(self, event: Event) -> None:
         if event.kind == "warning":
-            self.warnings.append(event.message)
-            if not self.quiet:
-                self.progress.console.print(f"[yellow]warning:[/] {event.message}", soft_wrap=True)
+            self.warnings.append(event.message)  # warnings go to stderr even with --json
+            self.progress.console.print(f"[yellow]warning:[/] {event.message}", soft_wrap=True)
             return
         if event.kind == "task_start":
             bar = self._bars.get(event.phase)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from dvsmith import __version__
 from dvsmith.ai.metadata import MetadataRequest, MetadataResult, generate_metadata
+from dvsmith.ai.settings import AISettings
 from dvsmith.analysis.ingest import ingest, refresh_profile
 from dvsmith.analysis.profile import Profile
 from dvsmith.analysis.store import load_profile
@@ -45,6 +46,7 @@ class BuildOptions(BaseModel):
     uvm_home: Path | None = None
     use_cache: bool = True
     log_bodies: bool = False
+    ai_settings: AISettings | None = None
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -183,6 +185,7 @@ async def _build_into(
             use_cache=opts.use_cache,
             log_bodies=opts.log_bodies,
             reporter=reporter,
+            settings=opts.ai_settings,
         )
 
     reporter(Event("phase_start", phase="clean"))

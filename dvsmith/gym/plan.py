@@ -160,9 +160,7 @@ def find_class_span(toks: list[Tok], name: str) -> tuple[Span, list[Span]] | Non
         if j + 2 < len(code) and code[j + 1].kind == "Colon" and code[j + 2].kind == "Identifier":
             end_tok = code[j + 2]
         first = code[start_i]
-        span = Span(
-            start=first.start, end=end_tok.end, line=lines[first.start], end_line=lines[end_tok.start]
-        )
+        span = Span(start=first.start, end=end_tok.end, line=lines[first.start], end_line=lines[end_tok.start])
         break
     if span is None:
         return None
