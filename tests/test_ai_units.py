@@ -358,3 +358,27 @@ async def test_retry_after_ms_and_x_should_retry(synth):
     assert len(calls) == 2 and stats.retries == 1
     result = results[requests[0].task_id]
     assert result.fell_back and "503" in (result.error or "")
+
+
+def test_removed_sequences_follow_the_cleaning_rule(synth):
+    profile, requests, repo = synth
+    req = requests[1].model_copy(update={"sequences": ["t001_write_test_seq", "common_seq", "some_helper_class"]})
+    ctx = build_context(profile, SourceReader(repo), req)
+    assert ctx.started == ["t001_write_test_seq", "common_seq"]
+    assert ctx.removed_sequences == ["t001_write_test_seq"]  # common_seq is shared with t003
+    meta = offline_metadata(ctx)
+    assert "`t001_write_test_seq` was removed with it" in meta.description
+    assert "some_helper_class" not in task_message(ctx, 6000)
+
+
+async def test_bad_provider_choices_are_user_errors(synth, monkeypatch: pytest.MonkeyPatch):
+    from dvsmith.errors import UserInputError
+
+    profile, requests, repo = synth
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(UserInputError, match="ANTHROPIC_API_KEY"):
+        await generate_metadata(profile, repo, requests, provider="anthropic")
+    with pytest.raises(UserInputError, match="unknown AI provider"):
+        await generate_metadata(profile, repo, requests, provider="gpt")
+    with pytest.raises(UserInputError, match="concurrency"):
+        await generate_metadata(profile, repo, requests, provider="offline", concurrency=0)

@@ -155,3 +155,14 @@ def test_recorded_coverage_dat(dat: Path) -> None:
     assert s.metrics, "no coverage points"
     for m in s.metrics.values():
         assert 0 <= m.covered <= m.total
+
+
+@pytest.mark.skipif(not (DATA / "verilator" / "coverage_write_read_test.dat").is_file(), reason="not recorded")
+def test_recorded_coverage_has_no_uvm_library_points() -> None:
+    s = parse_coverage_dat(DATA / "verilator" / "coverage_write_read_test.dat")
+    assert {"line", "branch"} <= set(s.metrics)
+    assert all(m.total > 0 for m in s.metrics.values())
+    assert not [f for f in s.files if "/uvm/src/" in f]  # the UVM library had coverage off
+    dut = s.restrict(["rtl/apb_regs.sv"])
+    assert len(dut.files) == 1 and (dut.percent("line") or 0) > 0
+    assert dut.metrics["line"].total < s.metrics["line"].total

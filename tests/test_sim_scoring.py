@@ -167,3 +167,12 @@ def test_derive_acceptance_commercial_measures_functional() -> None:
 def test_derive_acceptance_without_oracle() -> None:
     acc = derive_acceptance(None)
     assert acc.coverage == [] and acc.notes
+
+
+def test_bare_summary_rejected_when_oracle_had_a_real_one() -> None:
+    bare = "--- UVM Report Summary ---\n** Report counts by severity\nUVM_INFO :    1\nUVM_ERROR :    0\n"
+    health = parse_uvm_log(START + bare, "t1")
+    assert health.summary_found and not health.summary_trusted
+    assert score(health, None, Acceptance(), "t1").passed  # UVM 1.1-style logs are accepted by default
+    r = score(health, None, Acceptance(require_uvm_finish=True), "t1")
+    assert not r.passed and any("report server" in x for x in r.reasons)

@@ -161,3 +161,21 @@ def test_recorded_verilator_logs_parse(log: Path) -> None:
     if h.summary_found:
         assert h.uvm_error is not None and h.uvm_error >= h.summary_counts.get("UVM_ERROR", 0)
         assert h.uvm_fatal is not None and h.uvm_fatal >= h.summary_counts.get("UVM_FATAL", 0)
+
+
+REC = DATA / "verilator"
+
+
+@pytest.mark.skipif(not (REC / "pass_write_read_test.log").is_file(), reason="recorded log not present")
+def test_recorded_passing_run() -> None:
+    h = parse_uvm_log_file(REC / "pass_write_read_test.log", "write_read_test")
+    assert h.summary_trusted and h.requested_test_found
+    assert h.uvm_error == 0 and h.uvm_fatal == 0 and h.uvm_warning == 40
+    assert h.finished_by_uvm and h.sim_time == "165ps"
+
+
+@pytest.mark.skipif(not (REC / "unknown_test_invtst.log").is_file(), reason="recorded log not present")
+def test_recorded_invtst_run() -> None:
+    h = parse_uvm_log_file(REC / "unknown_test_invtst.log", "nope_test")
+    assert h.invalid_test and not h.test_started and h.requested_test_found is False
+    assert h.uvm_fatal is not None and h.uvm_fatal >= 1

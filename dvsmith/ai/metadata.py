@@ -123,12 +123,6 @@ async def generate_metadata(
     if len(set(ids)) != len(ids):
         raise ValueError("task ids of a metadata phase must be unique")
 
-    name = provider or default_provider()
-    if name == "anthropic" and client is not None:
-        prov: MetadataProvider = AnthropicProvider(model or DEFAULT_MODEL, settings, client=client)
-    else:
-        prov = make_provider(name, model, settings)
-
     reader = SourceReader(repo_root)
     summary = repo_summary(profile, settings.summary_token_budget)
     jobs: list[Job] = []
@@ -136,6 +130,12 @@ async def generate_metadata(
         ctx = build_context(profile, reader, request)
         prompt = build_prompt(summary, ctx, settings.prompt_token_budget)
         jobs.append(Job(request.task_id, prompt, offline_metadata(ctx)))
+
+    name = provider or default_provider()
+    if name == "anthropic" and client is not None:
+        prov: MetadataProvider = AnthropicProvider(model or DEFAULT_MODEL, settings, client=client)
+    else:
+        prov = make_provider(name, model, settings)
 
     reporter(Event(kind="task_start", phase=PHASE, total=len(jobs)))
     runner = _Runner(profile, prov, settings, concurrency, use_cache, log_bodies, reporter)

@@ -195,10 +195,22 @@ def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
 async def revalidate(
     out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter
 ) -> BuildReport:
-    """Re-run the static checks (and with a simulator the oracle/nop runs) on an existing gym."""
+    """Re-run the static checks (and with a simulator the oracle/nop runs) on an existing gym.
+
+    The cleaning is recomputed from the profile into a scratch folder (milliseconds) to know what was
+    removed; the existing gym is then checked against it and against its build-time checksums.
+    """
+    import shutil
+    import tempfile
+
+    import orjson
+
+    from dvsmith.analysis.ingest import refresh_profile
     from dvsmith.analysis.store import load_profile
     from dvsmith.gym.build import all_tasks, load_build
-    from dvsmith.gym.static_check import static_check_gym
+    from dvsmith.gym.clean import clean_repo
+    from dvsmith.gym.plan import plan_tasks
+    from dvsmith.gym.static_check import static_check
     from dvsmith.gym.writer import MANIFEST, tree_digest, write_task
 
     if sim not in ("verilator", "none"):
@@ -211,20 +223,36 @@ async def revalidate(
         raise UserInputError(f"not a dvsmith gym (no gym/ folder): {out_dir}")
     started = time.perf_counter()
     timer = PhaseTimer()
+    with timer.phase("load"):
+        profile, _, _ = refresh_profile(load_profile(report.profile, reporter=reporter), reporter=reporter)
+    global_problems: list[str] = []
     with timer.phase("validate"):
-        problems = static_check_gym(out_dir, tasks)
+        plans = [p for p in plan_tasks(profile) if p.id in {t.id for t in tasks}]
+        scratch = Path(tempfile.mkdtemp(prefix="dvsmith-validate-"))
+        try:
+            (scratch / "gym").mkdir()
+            (scratch / "oracle").mkdir()
+            cleaning = clean_repo(Path(profile.repo_root), profile, plans, scratch / "gym", scratch / "oracle")
+            cleaning.gym_dir, cleaning.oracle_dir = str(gym_dir), str(out_dir / "oracle")
+            static = static_check(gym_dir, profile, plans, cleaning)
+            expected = tree_digest(scratch / "gym")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        now = tree_digest(gym_dir)
         manifest_path = out_dir / MANIFEST
-        if manifest_path.is_file():
-            import orjson
-
-            recorded = orjson.loads(manifest_path.read_bytes())
-            now = tree_digest(gym_dir)
-            changed = sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
-            if changed:
-                problems.global_problems.append(f"gym/ changed since the build: {', '.join(changed[:5])}")
+        recorded = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else None
+        if recorded is None:
+            global_problems.append(f"no {MANIFEST}: the gym's checksums are unknown")
+        elif (changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))):
+            global_problems.append(f"gym/ changed since the build: {', '.join(changed[:5])}")
+        if expected != now:
+            stale = sorted(k for k in set(expected) | set(now) if expected.get(k) != now.get(k))
+            global_problems.append(f"gym/ differs from a fresh cleaning of the repo: {', '.join(stale[:5])}")
+    by_task = {r.task_id: r for r in static.tasks}
     statuses: list[TaskStatus] = []
     for t in tasks:
-        task_problems = problems.per_task.get(t.id, [])
+        st = by_task.get(t.id)
+        task_problems = list(st.problems) if st else [f"test {t.test_name} is no longer a task of the profile"]
         statuses.append(
             TaskStatus(
                 id=t.id, test_name=t.test_name, metadata_source=t.metadata_source,
@@ -232,11 +260,10 @@ async def revalidate(
                 invalid_reason=("static: " + task_problems[0]) if task_problems else None,
             )
         )
-    report.static_problems = problems.global_problems
+    report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
-        profile = load_profile(report.profile, reporter=reporter)
         report.sim = await simulate_tasks(
-            repo_root=Path(report.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
+            repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
             units=report.compile_units,
         )

@@ -6,8 +6,8 @@ Health is a gate; coverage is the score.
   printed; the requested test started (``[RNTST] Running test <name>``, no ``[INVTST]``); UVM_ERROR
   and UVM_FATAL counts within ``acceptance.max_uvm_errors`` / ``max_uvm_fatals`` (0 by default); no
   timeout (``[PH_TIMEOUT]`` or the process limit); no simulator-level error (``%Error``, ``$fatal``, an
-  assertion failure); exit status 0 when known; and, when the acceptance requires it, the run ended
-  through UVM's own ``$finish``.
+  assertion failure); exit status 0 when known; and, when the acceptance requires it (the oracle's run
+  did), the run ended through UVM's own ``$finish`` after a summary the report server printed.
 * **Score**: the weighted mean, over ``acceptance.coverage`` targets, of ``min(1, achieved / target)``
   (1.0 when there are no targets). ``passed`` = gate passed and ``score >= acceptance.pass_score``.
 
@@ -97,8 +97,11 @@ def health_reasons(
         reasons.append(f"{health.sim_error_count} simulator error(s): {health.sim_errors[0]}")
     if exit_code not in (None, 0) and not health.process_timeout:
         reasons.append(f"the simulator exited with status {exit_code}")
-    if acceptance.require_uvm_finish and health.finish_reached and not health.finished_by_uvm:
-        reasons.append(f"the simulation was ended by $finish in {health.finish_file}, not by UVM")
+    if acceptance.require_uvm_finish:
+        if health.finish_reached and not health.finished_by_uvm:
+            reasons.append(f"the simulation was ended by $finish in {health.finish_file}, not by UVM")
+        if health.summary_found and not health.summary_trusted:
+            reasons.append("the report summary was not printed by the UVM report server")
     return reasons
 
 

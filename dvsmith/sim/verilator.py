@@ -346,6 +346,7 @@ class VerilatorAdapter(SimulatorAdapter):
                 "uvm_home": str(tc.uvm_home),
             }
             paths.atomic_write_json(tmp / "meta.json", meta)
+            tmp.chmod(0o755)  # mkdtemp made it private
             try:
                 tmp.rename(entry)
             except OSError:
@@ -368,7 +369,10 @@ class VerilatorAdapter(SimulatorAdapter):
 
     # ---------------------------------------------------------------------------------------- run
     def run_command(self, req: RunRequest, coverage_file: Path) -> list[str]:
+        # Line-buffered output (stdbuf), so a run killed at its time limit still leaves its log.
+        stdbuf = shutil.which("stdbuf")
         return [
+            *([stdbuf, "-oL", "-eL"] if stdbuf else []),
             str(req.binary),
             f"+UVM_TESTNAME={req.test}",
             f"+verilator+seed+{req.seed}",

