@@ -6,6 +6,7 @@ unpacked copy); tests never download it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -59,9 +60,14 @@ def adapter(uvm_home: Path) -> VerilatorAdapter:
 
 async def test_compile_run_score_and_cache(adapter: VerilatorAdapter, uvm_home: Path, tmp_path: Path) -> None:
     req = CompileRequest(repo_root=SMOKE, unit=UNIT, work_dir=tmp_path / "c1", jobs=2)
-    first = await adapter.compile(req)
-    assert first.ok, first.errors
-    assert not first.cached and adapter.compiles == 1
+    # Two identical compiles at once: one build, the other waits and takes the cached binary.
+    results = await asyncio.gather(
+        adapter.compile(req), adapter.compile(req.model_copy(update={"work_dir": tmp_path / "c1b"}))
+    )
+    assert all(r.ok for r in results), [r.errors for r in results]
+    first, twin = sorted(results, key=lambda r: r.cached)
+    assert not first.cached and twin.cached and twin.binary == first.binary
+    assert adapter.compiles == 1 and adapter.cache_hits == 1
     assert first.top == "tb_top"
     assert first.binary is not None and first.binary.is_file()
 

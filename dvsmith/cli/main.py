@@ -300,7 +300,8 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
     for field in ("tests", "sequences", "sequence_items", "agents", "envs", "drivers", "monitors",
                   "scoreboards", "sequencers", "covergroups", "packages", "interfaces", "modules"):
         items = getattr(profile, field)
-        c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{' ...' if len(items) > 8 else ''}")
+        more = " ..." if len(items) > 8 else ""
+        c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{more}")
     b = profile.build
     c.print(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
     c.print(f"diagnostics     {len(profile.diagnostics):>4}")

@@ -95,6 +95,7 @@ def _assemble_task(
         removed_files=list(cleaning.removed_files),
         removed_references=[r.model_dump(mode="json") for r in cleaning.removed_references],
         oracle_files=list(cleaning.oracle_files),
+        requires=list(cleaning.requires),
     )
 
 

@@ -74,6 +74,7 @@ class Task(_Model):
     removed_files: list[str] = Field(default_factory=list)
     removed_references: list[dict[str, Any]] = Field(default_factory=list)
     oracle_files: list[str] = Field(default_factory=list)  # paths under oracle/ID/
+    requires: list[str] = Field(default_factory=list)  # other tasks' tests this task writes too (non-base parents)
     valid: bool = True
     invalid_reason: str | None = None
     oracle_result: OracleResult | None = None

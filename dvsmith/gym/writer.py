@@ -66,6 +66,15 @@ def render_readme(task: Task) -> str:
         + (f", extending `{task.base_class}`" if task.base_class else "")
         + ", and register it with the factory (`` `uvm_component_utils ``).",
         "",
+        *(
+            [
+                f"It extends a test that is itself a task ({', '.join(f'`{r}`' for r in task.requires)}): "
+                "that class was removed too, and you write it as well.",
+                "",
+            ]
+            if task.requires
+            else []
+        ),
         "Files you write (paths inside `gym/`; nothing else may change):",
         "",
         *[f"- `{p}`" for p in task.files_to_write],
