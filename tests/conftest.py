@@ -23,3 +23,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+pytest_plugins = ["tests.fakeapi"]  # the fake_api fixture

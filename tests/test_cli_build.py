@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.fakeapi import FakeAPIServer, FakeConfig, fake_api  # noqa: F401  (pytest fixture)
+from tests.fakeapi import FakeAPIServer, FakeConfig
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
 

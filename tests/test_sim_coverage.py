@@ -166,3 +166,9 @@ def test_recorded_coverage_has_no_uvm_library_points() -> None:
     dut = s.restrict(["rtl/apb_regs.sv"])
     assert len(dut.files) == 1 and (dut.percent("line") or 0) > 0
     assert dut.metrics["line"].total < s.metrics["line"].total
+
+
+def test_restrict_keeps_percent_only_entries() -> None:
+    dash = parse_urg_dashboard((DATA / "sim" / "vcs" / "urgReport" / "dashboard.txt").read_text())
+    top = dash.restrict(["tb_top"])
+    assert top.percent("line") == 95.0 and top.percent("fsm") is None

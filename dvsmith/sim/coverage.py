@@ -114,12 +114,20 @@ def _suffix_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def _totals(files: dict[str, dict[str, MetricCount]]) -> dict[str, MetricCount]:
+    """Sum covered/total per metric. A metric that only has tool-reported percentages (no counts, e.g.
+    a URG dashboard) gets their plain mean as its reported percentage."""
     totals: dict[str, MetricCount] = {}
+    reported: dict[str, list[float]] = {}
     for per in files.values():
         for metric, mc in per.items():
             totals[metric] = (
                 totals[metric].add(mc) if metric in totals else MetricCount(covered=mc.covered, total=mc.total)
             )
+            if mc.total <= 0 and mc.reported_percent is not None:
+                reported.setdefault(metric, []).append(mc.reported_percent)
+    for metric, values in reported.items():
+        if totals[metric].total <= 0:
+            totals[metric] = MetricCount(reported_percent=round(sum(values) / len(values), 4))
     return totals
 
 

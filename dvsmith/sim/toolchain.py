@@ -357,7 +357,7 @@ def doctor(uvm_home: Path | str | None = None) -> DoctorReport:
     tools: list[ToolStatus] = []
     try:
         v = find_verilator()
-        note = f"from {v.source}"
+        note = f"from {v.source}" + (f"; {v.detail}" if v.detail else "")
         vt = v.version_tuple
         if vt is not None and vt < MIN_VERILATOR:
             note += f"; older than {MIN_VERILATOR[0]}.{MIN_VERILATOR[1]:03d}, may not parse the UVM library"
