@@ -214,6 +214,21 @@ def test_compile_key_is_stable_and_sensitive(tmp_path: Path) -> None:
     assert _key(adapter, req, tc.model_copy(update={"uvm_home": other_uvm})) != k3
 
 
+def test_compile_key_follows_content_not_location(tmp_path: Path) -> None:
+    import shutil
+
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    k1 = _key(adapter, CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w"), tc)
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(repo, copy)
+    k2 = _key(adapter, CompileRequest(repo_root=copy, unit=unit, work_dir=tmp_path / "w"), tc)
+    assert k2 == k1  # an eval's scratch copy of the gym reuses the gym's compile
+    (copy / "rtl" / "dut.sv").write_text("module dut; wire changed; endmodule\n")
+    assert _key(adapter, CompileRequest(repo_root=copy, unit=unit, work_dir=tmp_path / "w"), tc) != k1
+
+
 def test_build_command_shape(tmp_path: Path) -> None:
     tc = _fake_toolchain(tmp_path)
     repo, unit = _repo(tmp_path)

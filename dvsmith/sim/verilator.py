@@ -45,7 +45,7 @@ from dvsmith.sim.coverage import parse_coverage_dat
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
 from dvsmith.sim.uvmlog import parse_uvm_log_file
 
-CACHE_FORMAT = "dvsmith-verilator-cache-1"
+CACHE_FORMAT = "dvsmith-verilator-cache-2"
 BINARY_NAME = "simv"
 INCLUDE_EXTS = (".sv", ".svh", ".v", ".vh")
 _MAX_ERRORS = 40
@@ -202,8 +202,11 @@ class VerilatorAdapter(SimulatorAdapter):
         return cmd, sources, top
 
     def compile_key(self, req: CompileRequest, cmd: list[str], sources: list[Path], tc: Toolchain) -> str:
-        """sha256 of the inputs: files read, flags, Verilator version, UVM path (see module doc)."""
+        """sha256 of the inputs: files read (by path relative to the repo root, and content), flags,
+        Verilator version, UVM path. The same tree in another folder (an eval's scratch copy of the gym)
+        gives the same key, so identical input is compiled once."""
         root = req.repo_root.resolve()
+        root_text = str(root)
         files: set[Path] = {s for s in sources}
         for rel in req.unit.files:
             with contextlib.suppress(ValueError):
@@ -227,7 +230,7 @@ class VerilatorAdapter(SimulatorAdapter):
             if arg == "OBJCACHE=ccache" and flags and flags[-1] == "-MAKEFLAGS":
                 flags.pop()
                 continue
-            flags.append(arg)
+            flags.append(arg.replace(root_text, "<repo>"))
         header = {
             "format": CACHE_FORMAT,
             "flags": flags,
@@ -237,7 +240,11 @@ class VerilatorAdapter(SimulatorAdapter):
         }
         h.update(orjson.dumps(header, option=orjson.OPT_SORT_KEYS))
         for f in sorted(files):
-            h.update(b"\0" + str(f).encode() + b"\0")
+            try:
+                name = f.relative_to(root).as_posix()
+            except ValueError:
+                name = str(f)
+            h.update(b"\0" + name.encode() + b"\0")
             h.update(_sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
