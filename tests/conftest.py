@@ -26,3 +26,43 @@ def fixtures_dir() -> Path:
 
 
 pytest_plugins = ["tests.fakeapi"]  # the fake_api fixture
+
+
+def _find_uvm_home() -> Path | None:
+    import os
+
+    for cand in (os.environ.get("UVM_HOME"), "/tmp/uvm"):
+        if cand and (Path(cand) / "src" / "uvm_pkg.sv").is_file():
+            return Path(cand)
+    from dvsmith.errors import ToolchainError
+    from dvsmith.sim.toolchain import ensure_uvm
+
+    try:
+        return ensure_uvm(download=False)  # an unpacked copy or an installed dv-flow-libhdlsim; no network
+    except ToolchainError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for simulation tests run through the CLI: one DVSMITH_HOME for the whole session (so
+    compiles are shared through the compile cache) and UVM_HOME. Skips when the toolchain is missing,
+    unless DVSMITH_REQUIRE_SIM=1 (CI), where a missing toolchain is a failure."""
+    import os
+
+    from dvsmith.errors import ToolchainError
+    from dvsmith.sim.toolchain import resolve_toolchain
+
+    uvm = _find_uvm_home()
+    problem = None if uvm is not None else "UVM library not provisioned (run ./scripts/test.sh, or set UVM_HOME)"
+    if problem is None:
+        try:
+            resolve_toolchain(uvm, download_uvm=False)
+        except ToolchainError as exc:
+            problem = str(exc)
+    if problem is not None:
+        if os.environ.get("DVSMITH_REQUIRE_SIM") == "1":
+            pytest.fail(f"simulation required but unavailable: {problem}")
+        pytest.skip(problem)
+    home = tmp_path_factory.mktemp("sim_home")
+    return {"DVSMITH_HOME": str(home), "UVM_HOME": str(uvm)}

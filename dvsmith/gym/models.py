@@ -98,6 +98,8 @@ class SimSummary(_Model):
     compiles: int = 0
     compiles_cached: int = 0
     runs: int = 0
+    oracle_runs: int = 0  # each task's reference test on the original
+    nop_runs: int = 0  # each task's test on the gym as it is (must fail)
     compile_s: dict[str, float] = Field(default_factory=dict)  # "gym:<unit>" / "original:<unit>" -> seconds
     compile_ok: dict[str, bool] = Field(default_factory=dict)
     compile_errors: dict[str, list[str]] = Field(default_factory=dict)

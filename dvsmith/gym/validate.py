@@ -154,6 +154,8 @@ async def simulate_tasks(
     with timer.phase("run"):
         results = await asyncio.gather(*(one(t, k, b) for t, k, b in jobs))
     summary.runs = len(results)
+    summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
+    summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
 
     by_task: dict[str, dict[str, RunResult]] = {}
     for t, kind, res in results:

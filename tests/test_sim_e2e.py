@@ -1,0 +1,199 @@
+"""Real Verilator end to end, through the CLI: build every fixture with --sim verilator, then grade
+oracles, empty solutions, protected-file edits and fake summaries with `dvsmith eval`.
+
+One DVSMITH_HOME for the session (``sim_env``), so compiles are shared through the compile cache: each
+fixture's build costs two compiles per compile unit, an empty solution reuses the gym's compile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from dvsmith.gym.writer import tree_digest
+
+pytestmark = pytest.mark.sim
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+PASSING = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches"]
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dvsmith", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=3000,
+    )  # fmt: skip
+
+
+class Built:
+    def __init__(self, out: Path, proc: subprocess.CompletedProcess[str]) -> None:
+        self.out = out
+        self.proc = proc
+        self.report: dict[str, Any] = orjson.loads(proc.stdout)
+
+    def task(self, tid: str) -> dict[str, Any]:
+        return orjson.loads((self.out / "tasks" / tid / "task.json").read_bytes())
+
+
+@pytest.fixture(scope="session")
+def builds(sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    """Build each fixture once per session, lazily (see ``get``)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def get(builds: dict[str, Built], sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    def _get(name: str) -> Built:
+        if name not in builds:
+            work = tmp_path_factory.mktemp(f"build_{name}")
+            repo = work / name
+            shutil.copytree(FIXTURES / name, repo)
+            ing = cli(sim_env, "ingest", str(repo), "--json")
+            assert ing.returncode == 0, ing.stderr
+            proc = cli(sim_env, "build", name, "--provider", "offline", "--sim", "verilator",
+                       "--out", str(work / "out"), "--json")  # fmt: skip
+            assert proc.stdout, proc.stderr
+            builds[name] = Built(work / "out", proc)
+        return builds[name]
+
+    return _get
+
+
+@pytest.mark.parametrize("name", PASSING)
+def test_fixture_builds_and_every_task_is_proven_by_simulation(get: Any, name: str) -> None:
+    b = get(name)
+    r = b.report
+    assert b.proc.returncode == 0, (b.proc.stderr, [t.get("invalid_reason") for t in r["tasks"]])
+    units = {t["compile_unit"] for t in (b.task(t["id"]) for t in r["tasks"])}
+    n = len(r["tasks"])
+    sim = r["sim"]
+    assert sim["compiles"] == 2 * len(units)  # gym + original per unit, whatever the number of tasks
+    assert sim["oracle_runs"] == n and sim["nop_runs"] == n
+    assert all(sim["compile_ok"].values())
+    assert {"compile", "run"} <= set(r["phases"])
+    for t in r["tasks"]:
+        assert t["valid"], t
+        assert t["oracle"]["passed"] and t["oracle"]["uvm_errors"] == 0 and t["oracle"]["uvm_fatals"] == 0
+        assert t["oracle"]["test_started"]
+        assert t["oracle"]["coverage"], "the oracle run recorded no coverage"
+        assert t["nop"] is not None and not t["nop"]["passed"]  # the gym alone fails every task
+        task = b.task(t["id"])
+        assert task["oracle_result"]["passed"]
+        assert task["acceptance"]["functional_coverage"] == "unsupported"
+        assert task["acceptance"]["coverage"], "no coverage target derived from the oracle"
+
+
+def test_tests_reach_different_coverage(get: Any) -> None:
+    r = get("a_class_per_file").report
+    seen = {tuple(sorted(t["oracle"]["coverage"].items())) for t in r["tasks"]}
+    assert len(seen) > 1, "every test reached exactly the same coverage"
+
+
+def test_broken_reference_is_reported_invalid(get: Any) -> None:
+    b = get("e_broken_ref")
+    assert b.proc.returncode == 1
+    by_name = {t["test_name"]: t for t in b.report["tasks"]}
+    bad = by_name["sub_test"]
+    assert not bad["valid"]
+    assert "UVM_ERROR" in bad["invalid_reason"]
+    assert all(t["valid"] for name, t in by_name.items() if name != "sub_test")
+    assert b.report["ok"] is False
+
+
+@pytest.mark.parametrize("name", PASSING)
+def test_eval_of_every_oracle_passes_with_full_score(get: Any, sim_env: dict[str, str], name: str,
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    b = get(name)
+    before = tree_digest(b.out / "gym")
+    batch = tmp_path / "batch.jsonl"
+    ids = [t["id"] for t in b.report["tasks"] if t["valid"]]
+    batch.write_text("".join(
+        orjson.dumps({"task": tid, "solution": [str(b.out / "oracle" / tid)]}).decode() + "\n" for tid in ids
+    ))  # fmt: skip
+    proc = cli(sim_env, "eval", str(b.out), "--batch", str(batch), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = orjson.loads(proc.stdout)
+    results = doc if isinstance(doc, list) else [doc]
+    assert sorted(r["task"] for r in results) == sorted(ids)
+    for r in results:
+        assert r["passed"] and r["score"] == 1.0, r
+        assert r["compiled"] and r["ran"] and r["started"]
+        assert r["uvm_errors"] == 0 and r["uvm_fatals"] == 0
+    assert tree_digest(b.out / "gym") == before  # the gym is never modified
+
+
+def test_eval_empty_solution_fails_and_reuses_the_gym_compile(get: Any, sim_env: dict[str, str],
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    b = get("a_class_per_file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    tid = b.report["tasks"][0]["id"]
+    proc = cli(sim_env, "eval", str(b.out), tid, str(empty), "--json")
+    assert proc.returncode == 1
+    r = orjson.loads(proc.stdout)
+    assert not r["passed"] and r["score"] == 0.0
+    assert r["compile_cached"], "the empty solution is the gym as built: its compile is reused"
+    assert not r["started"]
+
+
+def test_eval_scoreboard_edit_scores_zero_and_names_the_file(get: Any, sim_env: dict[str, str],
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    b = get("a_class_per_file")
+    tid = b.report["tasks"][0]["id"]
+    sol = tmp_path / "sol"
+    shutil.copytree(b.out / "oracle" / tid, sol)
+    sb = "tb/env/reg_scoreboard.svh"
+    (sol / sb).parent.mkdir(parents=True, exist_ok=True)
+    text = (b.out / "gym" / sb).read_text()
+    (sol / sb).write_text(text.replace("`uvm_error", "`uvm_info", 1) if "`uvm_error" in text else text + "\n// x\n")
+    proc = cli(sim_env, "eval", str(b.out), tid, str(sol), "--json")
+    assert proc.returncode == 1
+    r = orjson.loads(proc.stdout)
+    assert r["score"] == 0.0 and not r["passed"]
+    assert r["protected_edits"] == [sb]
+    assert any(sb in reason for reason in r["reasons"])
+    assert not r["compiled"]
+
+
+def test_eval_fake_clean_summary_with_real_error_fails(get: Any, sim_env: dict[str, str], tmp_path: Path) -> None:
+    b = get("a_class_per_file")
+    tid = "status_test"
+    sol = tmp_path / "sol"
+    shutil.copytree(b.out / "oracle" / tid, sol)
+    test_file = sol / "tb" / "test" / "status_test.svh"
+    fake = (
+        '    `uvm_error("CHEAT", "a real error")\n'
+        '    $display("--- UVM Report Summary ---");\n'
+        '    $display("** Report counts by severity");\n'
+        '    $display("UVM_INFO :    5");\n'
+        '    $display("UVM_WARNING :    0");\n'
+        '    $display("UVM_ERROR :    0");\n'
+        '    $display("UVM_FATAL :    0");\n'
+        "    phase.drop_objection(this);\n"
+    )
+    text = test_file.read_text()
+    assert "    phase.drop_objection(this);\n" in text
+    test_file.write_text(text.replace("    phase.drop_objection(this);\n", fake, 1))
+    proc = cli(sim_env, "eval", str(b.out), tid, str(sol), "--json")
+    assert proc.returncode == 1, proc.stdout
+    r = orjson.loads(proc.stdout)
+    assert r["compiled"] and r["ran"] and r["started"]
+    assert not r["passed"] and r["score"] == 0.0
+    assert r["uvm_errors"] >= 1
+
+
+def test_validate_reruns_the_checks_on_an_existing_gym(get: Any, sim_env: dict[str, str]) -> None:
+    b = get("a_class_per_file")
+    proc = cli(sim_env, "validate", str(b.out), "--sim", "verilator", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = orjson.loads(proc.stdout)
+    assert r["ok"]
+    assert r["sim"]["compiles"] == 2 and r["sim"]["compiles_cached"] == 2  # nothing changed: no new compile
