@@ -105,6 +105,10 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
 
     reporter(Event("phase_start", phase="load"))
     with timer.phase("load"):
+        if opts.sim != "none":  # fail fast, before any AI call, when the simulator cannot run
+            from dvsmith.sim.toolchain import resolve_toolchain
+
+            resolve_toolchain(opts.uvm_home)
         profile, changed = _load(opts, reporter)
     repo_root = Path(profile.repo_root)
 

@@ -93,6 +93,13 @@ async def simulate_tasks(
     unit_by_name = {u.name: u for u in (units if units is not None else profile.compile_units)}
     status_by_id = {s.id: s for s in statuses}
     summary = SimSummary(simulator=simulator)
+    toolchain = getattr(adapter, "toolchain", None)
+    if callable(toolchain):
+        tc = await asyncio.to_thread(toolchain)
+        summary.tool_versions = {
+            "verilator": tc.verilator.version, "uvm_home": str(tc.uvm_home), "g++": tc.gxx_version,
+            "ccache": "yes" if tc.ccache else "no",
+        }
 
     orphan = [t for t in tasks if t.compile_unit not in unit_by_name]
     for t in orphan:
