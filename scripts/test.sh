@@ -5,12 +5,5 @@
 source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 ruff check dvsmith tests scripts
-if [ -z "${UVM_HOME:-}" ]; then
-  if UVM_HOME="$(env -u DVSMITH_HOME python -c 'from dvsmith.sim.toolchain import ensure_uvm; print(ensure_uvm())' 2>/dev/null)"; then
-    export UVM_HOME
-  else
-    unset UVM_HOME
-    echo "note: UVM library not provisioned; simulation tests will be skipped" >&2
-  fi
-fi
+provision_uvm || echo "note: UVM library not provisioned; simulation tests will be skipped" >&2
 python -m pytest -q "$@"

@@ -373,18 +373,23 @@ def doctor(
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder to check.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what toolchain was found (Verilator, UVM, z3, g++, make, perl, ccache) and what is missing."""
+    """Show what toolchain was found (Verilator, UVM, z3, g++, make, perl, ccache) and what is missing.
+
+    Exit code 0 when a Verilator simulation can run, 1 when something it needs is missing."""
     from dvsmith.sim.toolchain import doctor as core_doctor
 
     report = _guard(lambda: core_doctor(uvm_home=uvm_home))
     if json_out:
-        render.print_json(report.model_dump(mode="json"))
-        return
-    rows = [
-        (t.name, "[green]found[/]" if t.found else "[red]missing[/]", t.version or "", t.path or "", t.note or "")
-        for t in report.tools
-    ]
-    render.out_console.print(render.table("Toolchain", ["tool", "status", "version", "path", "note"], rows))
+        render.print_json({**report.model_dump(mode="json"), "ok": report.ok, "missing": report.missing})
+    else:
+        rows = [
+            (t.name, "[green]found[/]" if t.found else "[red]missing[/]", t.version or "", t.path or "", t.note or "")
+            for t in report.tools
+        ]
+        render.out_console.print(render.table("Toolchain", ["tool", "status", "version", "path", "note"], rows))
+        if report.missing:
+            render.err_console.print(f"[red]missing for simulation:[/] {', '.join(report.missing)}")
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def run() -> None:

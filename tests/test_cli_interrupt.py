@@ -1,0 +1,54 @@
+"""Ctrl-C during a build leaves no half-written output, and a rerun reuses every answer already cached."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from tests.fakeapi import FakeAPIServer, FakeConfig
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
+
+
+def test_interrupted_build_leaves_nothing_and_rerun_reuses_answers(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    # request 0 (the warm-up call) answers at once; the fan-out calls hang long enough to interrupt them
+    config = FakeConfig(latency=lambda i: 0.0 if i == 0 else 30.0)
+    with FakeAPIServer(config) as server:
+        env = {**os.environ, "ANTHROPIC_BASE_URL": server.base_url, "ANTHROPIC_API_KEY": "sk-test-interrupt"}
+        run = [sys.executable, "-m", "dvsmith"]
+        assert subprocess.run([*run, "ingest", str(repo)], env=env, capture_output=True).returncode == 0
+        out = tmp_path / "out"
+        proc = subprocess.Popen(
+            [*run, "build", "--provider", "anthropic", "--out", str(out)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while server.request_count < 4 and time.monotonic() < deadline:  # warm-up done, fan-out in flight
+            time.sleep(0.05)
+        assert server.request_count >= 4
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert "Traceback" not in err
+        assert not out.exists()
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")], "temp output left behind"
+
+        server.config.latency = 0.0
+        server.reset()
+        again = subprocess.run(
+            [*run, "build", "--provider", "anthropic", "--out", str(out), "--json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        report = orjson.loads(again.stdout)
+        assert report["ai"]["cache_hits"] == 1  # the warm-up answer finished before Ctrl-C and was cached
+        assert report["ai"]["calls"] == len(report["tasks"]) - 1
