@@ -83,6 +83,7 @@ def test_fixture_builds_and_every_task_is_proven_by_simulation(get: Any, name: s
         assert t["valid"], t
         assert t["oracle"]["passed"] and t["oracle"]["uvm_errors"] == 0 and t["oracle"]["uvm_fatals"] == 0
         assert t["oracle"]["test_started"]
+        assert Path(t["oracle"]["log"]).is_file() and Path(t["oracle"]["log"]).is_relative_to(b.out)
         assert t["oracle"]["coverage"], "the oracle run recorded no coverage"
         assert t["nop"] is not None and not t["nop"]["passed"]  # the gym alone fails every task
         task = b.task(t["id"])

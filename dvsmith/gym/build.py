@@ -261,8 +261,14 @@ async def _build_into(
             uvm_home=opts.uvm_home,
             timer=timer,
             reporter=reporter,
+            logs_dir=tmp / "logs",
+            use_cache=opts.use_cache,
         )
         report.sim = sim_summary
+        # logs were written under the temp folder that becomes OUT: record their final paths
+        for result in [*(s.oracle for s in statuses), *(s.nop for s in statuses), *(t.oracle_result for t in tasks)]:
+            if result is not None and result.log:
+                result.log = result.log.replace(str(tmp), str(out), 1)
         for t in tasks:  # acceptance and oracle results were filled in by simulate_tasks
             write_task(tmp, t)
 

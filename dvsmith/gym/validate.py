@@ -85,6 +85,7 @@ async def simulate_tasks(
     reporter: Reporter = null_reporter,
     logs_dir: Path | None = None,
     units: list[CompileUnit] | None = None,
+    use_cache: bool = True,
 ) -> SimSummary:
     """Compile gym and original once per unit, run every task's oracle and nop check, fill the tasks'
     ``acceptance`` and ``oracle_result`` and the statuses' validity. Returns the simulation summary."""
@@ -118,7 +119,9 @@ async def simulate_tasks(
                 ("original", repo_root, unit, orig_bins),
             ):
                 res = await adapter.compile(
-                    CompileRequest(repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}")
+                    CompileRequest(
+                        repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}", use_cache=use_cache
+                    )
                 )
                 key = f"{label}:{name}"
                 summary.compile_s[key] = round(res.seconds, 3)

@@ -35,6 +35,7 @@ class CompileRequest(_Model):
     opt: str = "-O0"  # C++ optimization of the generated model (Verilator)
     extra_defines: dict[str, str | None] = Field(default_factory=dict)
     jobs: int = 2
+    use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
 
 
 class CompileResult(_Model):

@@ -267,7 +267,7 @@ class VerilatorAdapter(SimulatorAdapter):
         key = await asyncio.to_thread(self.compile_key, req, cmd, sources, tc)
         cache_root = paths.sim_cache_dir()
         entry = cache_root / key
-        hit = self._cached(entry, log, start, key, cmd, top)
+        hit = self._cached(entry, log, start, key, cmd, top) if req.use_cache else None
         if hit is not None:
             return hit
         async with _compile_slot():
@@ -275,7 +275,7 @@ class VerilatorAdapter(SimulatorAdapter):
             lock_fd = os.open(cache_root / f".{key}.lock", os.O_CREAT | os.O_RDWR, 0o644)
             try:
                 await asyncio.to_thread(fcntl.flock, lock_fd, fcntl.LOCK_EX)
-                hit = self._cached(entry, log, start, key, cmd, top)
+                hit = self._cached(entry, log, start, key, cmd, top) if req.use_cache else None
                 if hit is not None:
                     return hit
                 return await self._build(req, tc, cmd, key, entry, log, start, top)
