@@ -198,3 +198,21 @@ def test_validate_reruns_the_checks_on_an_existing_gym(get: Any, sim_env: dict[s
     r = orjson.loads(proc.stdout)
     assert r["ok"]
     assert r["sim"]["compiles"] == 2 and r["sim"]["compiles_cached"] == 2  # nothing changed: no new compile
+
+
+def test_eval_solution_demoting_errors_scores_zero(get: Any, sim_env: dict[str, str], tmp_path: Path) -> None:
+    b = get("a_class_per_file")
+    sol = tmp_path / "sol"
+    shutil.copytree(b.out / "oracle" / "status_test", sol)
+    test_file = sol / "tb" / "test" / "status_test.svh"
+    text = test_file.read_text()
+    test_file.write_text(text.replace(
+        "    phase.raise_objection(this);\n",
+        "    phase.raise_objection(this);\n    uvm_root::get().set_report_severity_override_hier(UVM_ERROR, UVM_INFO);\n",
+        1,
+    ))  # fmt: skip
+    proc = cli(sim_env, "eval", str(b.out), "status_test", str(sol), "--json")
+    assert proc.returncode == 1
+    r = orjson.loads(proc.stdout)
+    assert r["score"] == 0.0 and not r["compiled"]
+    assert "set_report_severity_override_hier" in r["reasons"][0]

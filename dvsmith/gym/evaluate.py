@@ -29,7 +29,7 @@ from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.build import load_build, load_task
 from dvsmith.gym.clean import restore_for_eval
 from dvsmith.gym.models import BuildReport, Task
-from dvsmith.gym.solution import MappedSolution, map_solution
+from dvsmith.gym.solution import MappedSolution, map_solution, report_tampering
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
 from dvsmith.paths import cache_dir
@@ -167,6 +167,14 @@ async def _evaluate(
     if mapped.protected_edits:
         result.protected_edits = sorted(mapped.protected_edits)
         result.reasons = [f"the solution changes a file outside files_to_write: {p}" for p in result.protected_edits]
+        result.wall_s = round(time.perf_counter() - started, 3)
+        return result
+    tampering = report_tampering(mapped.files, out_dir / "oracle" / task.id, task.oracle_files)
+    if tampering:
+        result.reasons = [
+            f"the solution changes how UVM reports or counts errors ({', '.join(tampering)}), "
+            "which the reference test does not do"
+        ]
         result.wall_s = round(time.perf_counter() - started, 3)
         return result
     if not task.valid:

@@ -97,3 +97,51 @@ def map_solution(paths: list[Path], files_to_write: list[str], manifest: dict[st
             f"solution file {name} is outside the task's files to write ({', '.join(sorted(allowed))})"
         )
     return mapped
+
+
+# UVM calls that change how errors are reported or counted. A candidate test could use them to hide the
+# scoreboard's errors from the report-server summary; the reference may legitimately use some of them,
+# so a solution may use one only when the task's oracle does too.
+REPORT_TAMPERING = frozenset(
+    {
+        "uvm_report_catcher",
+        "set_report_severity_override",
+        "set_report_severity_id_override",
+        "set_report_severity_action",
+        "set_report_id_action",
+        "set_report_severity_id_action",
+        "set_report_severity_action_hier",
+        "set_report_id_action_hier",
+        "set_report_severity_id_action_hier",
+        "set_report_severity_override_hier",
+        "set_report_severity_id_override_hier",
+        "set_severity_count",
+        "set_id_count",
+        "reset_severity_counts",
+        "incr_severity_count",
+        "set_server",
+        "set_max_quit_count",
+        "set_report_max_quit_count",
+        "uvm_report_server",
+        "uvm_default_report_server",
+    }
+)
+
+
+def _identifiers(data: bytes) -> set[str]:
+    from dvsmith.gym.svtext import lex
+
+    return {t.text for t in lex(data) if not t.trivia and t.kind == "Identifier"}
+
+
+def report_tampering(files: dict[str, Path], oracle_root: Path, oracle_files: list[str]) -> list[str]:
+    """Report-handling calls the solution makes that the task's reference does not (sorted)."""
+    allowed: set[str] = set()
+    for rel in oracle_files:
+        path = oracle_root / rel
+        if path.is_file():
+            allowed |= _identifiers(path.read_bytes()) & REPORT_TAMPERING
+    used: set[str] = set()
+    for path in files.values():
+        used |= _identifiers(path.read_bytes()) & REPORT_TAMPERING
+    return sorted(used - allowed)

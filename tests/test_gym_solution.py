@@ -1,0 +1,94 @@
+"""Solution mapping onto files_to_write, protected-file detection and report-tampering detection."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from dvsmith.errors import UserInputError
+from dvsmith.gym.solution import map_solution, report_tampering
+
+FILES = ["tb/test/a_test.svh", "tb/seq/a_seq.svh"]
+
+
+def _manifest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*") if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture
+def gym(tmp_path: Path) -> Path:
+    g = tmp_path / "gym"
+    (g / "tb" / "env").mkdir(parents=True)
+    (g / "tb" / "env" / "scoreboard.svh").write_text("class sb; endclass\n")
+    (g / "tb" / "test").mkdir(parents=True)
+    (g / "tb" / "test" / "base_test.svh").write_text("class base_test; endclass\n")
+    return g
+
+
+def test_folder_laid_out_like_the_gym(gym: Path, tmp_path: Path) -> None:
+    sol = tmp_path / "sol"
+    (sol / "tb" / "test").mkdir(parents=True)
+    (sol / "tb" / "test" / "a_test.svh").write_text("class a_test; endclass\n")
+    (sol / "tb" / "env").mkdir(parents=True)
+    (sol / "tb" / "env" / "scoreboard.svh").write_text("class sb; endclass\n")  # an unchanged copy: ignored
+    m = map_solution([sol], FILES, _manifest(gym))
+    assert m.files == {"tb/test/a_test.svh": sol / "tb" / "test" / "a_test.svh"}
+    assert m.protected_edits == []
+
+
+def test_folder_editing_the_scoreboard_is_a_protected_edit(gym: Path, tmp_path: Path) -> None:
+    sol = tmp_path / "sol"
+    (sol / "tb" / "env").mkdir(parents=True)
+    (sol / "tb" / "env" / "scoreboard.svh").write_text("class sb; /* never fails */ endclass\n")
+    (sol / "extra.sv").write_text("module m; endmodule\n")
+    m = map_solution([sol], FILES, _manifest(gym))
+    assert m.protected_edits == ["extra.sv", "tb/env/scoreboard.svh"]
+
+
+def test_single_files_by_name(gym: Path, tmp_path: Path) -> None:
+    a = tmp_path / "a_test.svh"
+    a.write_text("class a_test; endclass\n")
+    sb = tmp_path / "scoreboard.svh"
+    sb.write_text("class sb; endclass // changed\n")
+    m = map_solution([a, sb], FILES, _manifest(gym))
+    assert m.files == {"tb/test/a_test.svh": a}
+    assert m.protected_edits == ["tb/env/scoreboard.svh"]
+
+
+def test_bad_inputs(gym: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="missing solution"):
+        map_solution([], FILES, _manifest(gym))
+    with pytest.raises(UserInputError, match="not found"):
+        map_solution([tmp_path / "nope.svh"], FILES, _manifest(gym))
+    stray = tmp_path / "unrelated.svh"
+    stray.write_text("x\n")
+    with pytest.raises(UserInputError, match="outside the task's files to write"):
+        map_solution([stray], FILES, _manifest(gym))
+
+
+def test_empty_folder_is_an_empty_solution(gym: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    m = map_solution([tmp_path / "empty"], FILES, _manifest(gym))
+    assert m.empty and not m.files
+
+
+def test_report_tampering_is_caught_unless_the_reference_does_it(tmp_path: Path) -> None:
+    oracle = tmp_path / "oracle"
+    (oracle / "tb" / "test").mkdir(parents=True)
+    (oracle / "tb" / "test" / "a_test.svh").write_text("class a_test extends base_test; endclass\n")
+    cheat = tmp_path / "a_test.svh"
+    cheat.write_text(
+        "class a_test extends base_test;\n"
+        "  // set_report_id_action in a comment does not count\n"
+        "  function void end_of_elaboration_phase(uvm_phase phase);\n"
+        "    uvm_root::get().set_report_severity_override_hier(UVM_ERROR, UVM_INFO);\n"
+        "  endfunction\nendclass\n"
+    )
+    files = {"tb/test/a_test.svh": cheat}
+    assert report_tampering(files, oracle, ["tb/test/a_test.svh"]) == ["set_report_severity_override_hier"]
+    # the same call in the reference makes it legitimate
+    (oracle / "tb" / "test" / "a_test.svh").write_text(cheat.read_text())
+    assert report_tampering(files, oracle, ["tb/test/a_test.svh"]) == []
