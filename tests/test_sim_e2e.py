@@ -208,7 +208,8 @@ def test_eval_solution_demoting_errors_scores_zero(get: Any, sim_env: dict[str, 
     text = test_file.read_text()
     test_file.write_text(text.replace(
         "    phase.raise_objection(this);\n",
-        "    phase.raise_objection(this);\n    uvm_root::get().set_report_severity_override_hier(UVM_ERROR, UVM_INFO);\n",
+        "    phase.raise_objection(this);\n"
+        "    uvm_root::get().set_report_severity_override_hier(UVM_ERROR, UVM_INFO);\n",
         1,
     ))  # fmt: skip
     proc = cli(sim_env, "eval", str(b.out), "status_test", str(sol), "--json")
