@@ -90,6 +90,7 @@ class RemovedReference(_Model):
     expect: str = ""
     kind: str = "reference"  # include|filelist|test_list|comment|string|typedef|text (joined with + if mixed)
     encoding: str = "utf-8"
+    origin: int = 0  # byte offset of the hunk in the ORIGINAL file: orders hunks of several tasks
 
 
 class RemovedRange(_Model):
@@ -512,7 +513,8 @@ def clean_repo(
                         secret |= shingles(decode(data[e.start : e.end])[0])
             else:
                 kinds = "+".join(sorted({e.kind for e in es if e.owner in putback}))
-                tc.removed_references.extend(_diff_refs(rel, cleaned[rel], target, kinds))
+                deleted = merge_ranges((e.start, e.end) for e in es if e.owner not in putback)
+                tc.removed_references.extend(_diff_refs(rel, cleaned[rel], target, kinds, deleted))
         tc.oracle_files = list(tc.files_to_write)
         tc.removed_ranges = sorted(
             (r for r in ranges_by_task.get(p.id, []) if r.file not in whole), key=lambda r: (r.file, r.start)
@@ -565,16 +567,40 @@ def _write(root: Path, rel: str, data: bytes, source: Path) -> None:
     os.chmod(dest, mode | stat.S_IRUSR | stat.S_IWUSR)
 
 
-def _diff_refs(rel: str, cleaned: bytes, target: bytes, kind: str) -> list[RemovedReference]:
+def _origin(offset: int, deleted: list[tuple[int, int]]) -> int:
+    """Map a byte offset of "original minus ``deleted``" back to the original file."""
+    for start, end in deleted:
+        if start <= offset:
+            offset += end - start
+        else:
+            break
+    return offset
+
+
+def _diff_refs(
+    rel: str, cleaned: bytes, target: bytes, kind: str, deleted: list[tuple[int, int]]
+) -> list[RemovedReference]:
     try:
         a_text, b_text, codec = cleaned.decode("utf-8"), target.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         a_text, b_text, codec = cleaned.decode("latin-1"), target.decode("latin-1"), "latin-1"
     a, b = split_lines(a_text), split_lines(b_text)
+    b_offsets = [0]
+    for line in b:
+        b_offsets.append(b_offsets[-1] + len(line.encode(codec, "surrogateescape")))
     refs: list[RemovedReference] = []
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
+            continue
+        if i1 == i2:  # a pure insertion: one hunk per line, each with its own place in the original
+            refs.extend(
+                RemovedReference(
+                    file=rel, line_index=i1, count=0, text=b[j], expect="", kind=kind, encoding=codec,
+                    origin=_origin(b_offsets[j], deleted),
+                )
+                for j in range(j1, j2)
+            )
             continue
         refs.append(
             RemovedReference(
@@ -585,6 +611,7 @@ def _diff_refs(rel: str, cleaned: bytes, target: bytes, kind: str) -> list[Remov
                 expect="".join(a[i1:i2]),
                 kind=kind,
                 encoding=codec,
+                origin=_origin(b_offsets[j1], deleted),
             )
         )
     return refs
@@ -772,7 +799,7 @@ def restore_for_eval(work_gym: Path, task: Any, solution_files: dict[str, Path])
         if rel in allowed and rel in solution_files:
             continue  # the candidate wrote this file: it carries its own version
         path = confine(work_gym, rel)
-        hunks = sorted(by_file[rel], key=lambda r: r.line_index, reverse=True)
+        hunks = sorted(by_file[rel], key=lambda r: (r.line_index, r.origin), reverse=True)
         codec = hunks[0].encoding
         try:
             lines = split_lines(path.read_bytes().decode(codec)) if path.exists() else []
@@ -786,6 +813,104 @@ def restore_for_eval(work_gym: Path, task: Any, solution_files: dict[str, Path])
         atomic_write_bytes(path, "".join(lines).encode(codec))
 
 
+def merge_versions(base: bytes | None, versions: list[bytes]) -> bytes | None:
+    """Merge several tasks' versions of one file that each only ADD lines to ``base`` (the gym's file).
+
+    Identical versions merge to themselves. Otherwise every version must be ``base`` plus inserted lines
+    (no base line changed or deleted); insertions at the same place are kept in the order given.
+    Returns None when the versions cannot be merged that way.
+    """
+    distinct = list(dict.fromkeys(versions))
+    if len(distinct) == 1:
+        return distinct[0]
+    if base is None:
+        return None
+    try:
+        codec = "utf-8"
+        texts = [base.decode(codec), *(v.decode(codec) for v in distinct)]
+    except UnicodeDecodeError:
+        codec = "latin-1"
+        texts = [base.decode(codec), *(v.decode(codec) for v in distinct)]
+    base_lines = split_lines(texts[0])
+    inserts: dict[int, list[str]] = defaultdict(list)
+    for text in texts[1:]:
+        lines = split_lines(text)
+        for tag, i1, _i2, j1, j2 in difflib.SequenceMatcher(None, base_lines, lines, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            if tag != "insert":
+                return None
+            inserts[i1].extend(lines[j1:j2])
+    out: list[str] = []
+    for i in range(len(base_lines) + 1):
+        out.extend(inserts.get(i, []))
+        if i < len(base_lines):
+            out.append(base_lines[i])
+    return "".join(out).encode(codec)
+
+
+class CombineConflict(Exception):
+    """Several tasks' references cannot be restored together into one compiled file."""
+
+
+def restore_combined(
+    work_gym: Path, tasks: list[Any], solution_files: dict[str, Path], compile_files: set[str]
+) -> list[str]:
+    """Put several tasks' solutions and removed references into one scratch copy (eval --combine).
+
+    Hunks of one file are applied together: grouped by their line in the cleaned file and ordered by
+    their offset in the original, so restoring every task gives back the original text. Two tasks
+    replacing the same lines (e.g. words of one Makefile test-list line) conflict: in a file the compile
+    does not read, that file is left as the gym has it (returned); in a compiled file it raises
+    ``CombineConflict`` and the caller evaluates the tasks one by one.
+    """
+    allowed = {f for t in tasks for f in _field(t, "files_to_write")}
+    for rel in sorted(solution_files):
+        if rel not in allowed:
+            raise UserInputError(f"solution file '{rel}' is not one of the tasks' files to write")
+        dest = confine(work_gym, rel)
+        if dest.is_symlink():
+            dest.unlink()
+        atomic_write_bytes(dest, Path(solution_files[rel]).read_bytes())
+    by_file: dict[str, list[RemovedReference]] = defaultdict(list)
+    for t in tasks:
+        for r in _field(t, "removed_references"):
+            ref = r if isinstance(r, RemovedReference) else RemovedReference.model_validate(r)
+            if ref.file in solution_files:
+                continue
+            if any((o.line_index, o.origin, o.count, o.text) == (ref.line_index, ref.origin, ref.count, ref.text)
+                   for o in by_file[ref.file]):
+                continue  # the same hunk restored by two tasks (one requires the other)
+            by_file[ref.file].append(ref)
+    skipped: list[str] = []
+    for rel in sorted(by_file):
+        groups: dict[int, list[RemovedReference]] = defaultdict(list)
+        for ref in by_file[rel]:
+            groups[ref.line_index].append(ref)
+        conflict = any(sum(1 for r in g if r.count) > 1 for g in groups.values()) or any(
+            r.count and any(r.line_index < j < r.line_index + r.count for j in groups)
+            for g in groups.values()
+            for r in g
+        )
+        if conflict:
+            if rel in compile_files:
+                raise CombineConflict(f"{rel}: two tasks change the same lines")
+            skipped.append(rel)
+            continue
+        path = confine(work_gym, rel)
+        codec = by_file[rel][0].encoding
+        lines = split_lines(path.read_bytes().decode(codec)) if path.exists() else []
+        for index in sorted(groups, reverse=True):
+            hunks = sorted(groups[index], key=lambda r: r.origin)
+            count = max(r.count for r in hunks)
+            expect = next((r.expect for r in hunks if r.count), "")
+            if index > len(lines) or "".join(lines[index : index + count]) != expect:
+                raise UserInputError(f"cannot restore references in {rel}: line {index + 1} changed")
+            lines[index : index + count] = split_lines("".join(r.text for r in hunks))
+        atomic_write_bytes(path, "".join(lines).encode(codec))
+    return skipped
+
+
 def _field(obj: Any, name: str) -> list[Any]:
     if isinstance(obj, dict):
         return list(obj.get(name, []))
@@ -794,6 +919,7 @@ def _field(obj: Any, name: str) -> list[Any]:
 
 __all__ = [
     "CleanResult",
+    "CombineConflict",
     "RemovedRange",
     "RemovedReference",
     "Span",
@@ -801,5 +927,7 @@ __all__ = [
     "clean_repo",
     "extend_range",
     "fingerprint",
+    "merge_versions",
+    "restore_combined",
     "restore_for_eval",
 ]
