@@ -112,6 +112,8 @@ def test_broken_reference_is_reported_invalid(get: Any) -> None:
 @pytest.mark.parametrize("name", PASSING)
 def test_eval_of_every_oracle_passes_with_full_score(get: Any, sim_env: dict[str, str], name: str,
                                                      tmp_path: Path) -> None:  # fmt: skip
+    """Every valid task's oracle, graded in one batch with --combine (one compile per unit; none when
+    the combined tree is byte-identical to the original, which the build already compiled)."""
     b = get(name)
     before = tree_digest(b.out / "gym")
     batch = tmp_path / "batch.jsonl"
@@ -119,7 +121,7 @@ def test_eval_of_every_oracle_passes_with_full_score(get: Any, sim_env: dict[str
     batch.write_text("".join(
         orjson.dumps({"task": tid, "solution": [str(b.out / "oracle" / tid)]}).decode() + "\n" for tid in ids
     ))  # fmt: skip
-    proc = cli(sim_env, "eval", str(b.out), "--batch", str(batch), "--json")
+    proc = cli(sim_env, "eval", str(b.out), "--batch", str(batch), "--combine", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = orjson.loads(proc.stdout)
     results = doc if isinstance(doc, list) else [doc]
@@ -128,7 +130,24 @@ def test_eval_of_every_oracle_passes_with_full_score(get: Any, sim_env: dict[str
         assert r["passed"] and r["score"] == 1.0, r
         assert r["compiled"] and r["ran"] and r["started"]
         assert r["uvm_errors"] == 0 and r["uvm_fatals"] == 0
+        assert len(r["combined_with"]) == sum(1 for t in ids if b.task(t)["compile_unit"] == b.task(r["task"])[
+            "compile_unit"]) - 1  # fmt: skip
+    if name in ("a_class_per_file", "d_two_benches"):  # one file per class: the combined tree is the original
+        assert all(r["compile_cached"] for r in results)
     assert tree_digest(b.out / "gym") == before  # the gym is never modified
+
+
+def test_eval_of_one_oracle_alone_passes(get: Any, sim_env: dict[str, str]) -> None:
+    b = get("a_class_per_file")
+    before = tree_digest(b.out / "gym")
+    oracle = b.out / "oracle" / "status_test"
+    files = [str(p) for p in sorted(oracle.rglob("*")) if p.is_file()]  # single files, matched by name
+    proc = cli(sim_env, "eval", str(b.out), "status_test", *files, "--seeds", "2", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = orjson.loads(proc.stdout)
+    assert r["passed"] and r["score"] == 1.0 and r["combined_with"] == []
+    assert [s["seed"] for s in r["seeds"]] == [1, 2] and r["score_spread"] == 0.0
+    assert tree_digest(b.out / "gym") == before
 
 
 def test_eval_empty_solution_fails_and_reuses_the_gym_compile(get: Any, sim_env: dict[str, str],

@@ -232,6 +232,11 @@ def eval_cmd(
     batch: Annotated[
         Path | None, typer.Option(help="JSONL of {\"task\": ID, \"solution\": [paths]} to evaluate in parallel.")
     ] = None,
+    combine: Annotated[
+        bool,
+        typer.Option("--combine", help="Compile the solutions of different tasks of a batch together (faster; "
+                     "they share one binary)."),
+    ] = False,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -251,7 +256,9 @@ def eval_cmd(
             raise UserInputError("nothing to evaluate: give TASK_ID SOLUTION... or --batch FILE")
         with reporter:
             return asyncio.run(
-                evaluate_many(gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter)
+                evaluate_many(
+                    gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter, combine=combine
+                )
             )
 
     reporter = render.ProgressReporter(quiet=json_out)

@@ -24,16 +24,17 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, Field
 
+from dvsmith.analysis.profile import CompileUnit
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.build import load_build, load_task
-from dvsmith.gym.clean import restore_for_eval
+from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.solution import MappedSolution, map_solution, report_tampering
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
 from dvsmith.paths import cache_dir
-from dvsmith.sim.base import CompileRequest, RunRequest, SimulatorAdapter, get_adapter
+from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, SimulatorAdapter, get_adapter
 from dvsmith.sim.scoring import score
 
 
@@ -83,6 +84,7 @@ class EvalResult(BaseModel):
     sim_time: str | None = None
     wall_s: float = 0.0
     work_dir: str | None = None
+    combined_with: list[str] = Field(default_factory=list)  # --combine: tasks compiled into the same binary
 
 
 def read_batch(path: Path) -> list[EvalJob]:
@@ -129,129 +131,225 @@ async def evaluate_many(
     seeds: int = 1,
     uvm_home: Path | None = None,
     reporter: Reporter = null_reporter,
+    combine: bool = False,
 ) -> list[EvalResult]:
-    """Evaluate every job in parallel; each distinct solution is compiled once (the compile cache)."""
+    """Evaluate every job in parallel; each distinct solution is compiled once (the compile cache).
+
+    With ``combine``, the solutions of different tasks of one compile unit are put into one tree and
+    compiled once (see the README: faster, but the solutions share a binary); a group whose files
+    cannot be merged, or whose combined compile fails, is evaluated one solution at a time.
+    """
     out_dir = gym_out.resolve()
     if not out_dir.is_dir():
         raise UserInputError(f"gym folder not found: {gym_out}")
     report = load_build(out_dir)
     manifest = check_gym_intact(out_dir)
-    prepared = [(load_task(out_dir, j.task), j) for j in jobs]  # unknown ids fail before any work
-    mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in prepared]
+    tasks = [load_task(out_dir, j.task) for j in jobs]  # unknown ids fail before any work
+    mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in zip(tasks, jobs, strict=True)]
     simulator = str(report.options.get("sim") or "verilator")
-    adapter = get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home)
-    runs = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    ev = _Evaluator(out_dir, report, get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home),
+                    seed=seed, seeds=seeds)  # fmt: skip
     reporter(Event("task_start", phase="eval", total=len(jobs)))
+    results: list[EvalResult | None] = [ev.screen(t, m) for t, m in zip(tasks, mapped, strict=True)]
+    pending = [i for i, r in enumerate(results) if r is None]
 
-    async def one(task: Task, m: MappedSolution) -> EvalResult:
-        res = await _evaluate(out_dir, report, task, m, adapter, seed=seed, seeds=seeds, runs=runs)
-        reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": task.id}))
-        return res
+    async def single(i: int) -> None:
+        results[i] = await ev.evaluate(tasks[i], mapped[i])
+        reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": tasks[i].id}))
 
-    return list(await asyncio.gather(*(one(t, m) for (t, _), m in zip(prepared, mapped, strict=True))))
+    coros = []
+    if combine:
+        for group in _combine_groups(pending, tasks):
+            if len(group) == 1:
+                coros.append(single(group[0]))
+            else:
+                coros.append(ev.evaluate_combined([tasks[i] for i in group], [mapped[i] for i in group],
+                                                  group, results, reporter))  # fmt: skip
+    else:
+        coros = [single(i) for i in pending]
+    for i, r in enumerate(results):
+        if r is not None and i not in pending:
+            reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": tasks[i].id}))
+    await asyncio.gather(*coros)
+    return [r for r in results if r is not None]
 
 
-async def _evaluate(
-    out_dir: Path,
-    report: BuildReport,
-    task: Task,
-    mapped: MappedSolution,
-    adapter: SimulatorAdapter,
-    *,
-    seed: int,
-    seeds: int,
-    runs: asyncio.Semaphore,
-) -> EvalResult:
-    started = time.perf_counter()
-    result = EvalResult(task=task.id, test_name=task.test_name, seed=seed)
-    if mapped.protected_edits:
-        result.protected_edits = sorted(mapped.protected_edits)
-        result.reasons = [f"the solution changes a file outside files_to_write: {p}" for p in result.protected_edits]
-        result.wall_s = round(time.perf_counter() - started, 3)
-        return result
-    tampering = report_tampering(mapped.files, out_dir / "oracle" / task.id, task.oracle_files)
-    if tampering:
-        result.reasons = [
-            f"the solution changes how UVM reports or counts errors ({', '.join(tampering)}), "
-            "which the reference test does not do"
-        ]
-        result.wall_s = round(time.perf_counter() - started, 3)
-        return result
-    if not task.valid:
-        result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
-    unit = next((u for u in report.compile_units if u.name == task.compile_unit), None)
-    if unit is None:
-        raise UserInputError(f"task {task.id} has no compile unit in build.json: rebuild the gym")
+def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
+    """Jobs of the same compile unit, each task at most once per group."""
+    groups: list[list[int]] = []
+    for i in pending:
+        for g in groups:
+            if tasks[g[0]].compile_unit == tasks[i].compile_unit and all(tasks[j].id != tasks[i].id for j in g):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
 
-    scratch_root = cache_dir() / "eval"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{task.id}.", dir=scratch_root))
-    result.work_dir = str(work)
-    work_gym = work / "gym"
-    await asyncio.to_thread(shutil.copytree, out_dir / "gym", work_gym, symlinks=True)
-    restore_for_eval(work_gym, task, mapped.files)
 
-    comp = await adapter.compile(
-        CompileRequest(repo_root=work_gym, unit=gym_unit(unit, work_gym), work_dir=work / "compile")
-    )
-    result.compile_log = str(comp.log)
-    result.compile_cached = comp.cached
-    result.compile_s = round(comp.seconds, 3)
-    result.compiled = comp.ok
-    if not comp.ok or comp.binary is None:
-        result.reasons = ["the solution does not compile", *comp.errors[:10]]
-        result.wall_s = round(time.perf_counter() - started, 3)
-        return result
+class _Evaluator:
+    def __init__(self, out_dir: Path, report: BuildReport, adapter: SimulatorAdapter, *, seed: int, seeds: int):
+        self.out_dir = out_dir
+        self.report = report
+        self.adapter = adapter
+        self.seed = seed
+        self.seeds = seeds
+        self.runs = asyncio.Semaphore(max(1, os.cpu_count() or 1))
 
-    binary = comp.binary
+    def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:
+        """A final result for a solution rejected without compiling, else None."""
+        result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed)
+        if mapped.protected_edits:
+            result.protected_edits = sorted(mapped.protected_edits)
+            result.reasons = [
+                f"the solution changes a file outside files_to_write: {p}" for p in result.protected_edits
+            ]
+            return result
+        tampering = report_tampering(mapped.files, self.out_dir / "oracle" / task.id, task.oracle_files)
+        if tampering:
+            result.reasons = [
+                f"the solution changes how UVM reports or counts errors ({', '.join(tampering)}), "
+                "which the reference test does not do"
+            ]
+            return result
+        return None
 
-    async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
-        async with runs:
-            run = await adapter.run(
-                RunRequest(
-                    binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
-                    work_dir=work / "run",
-                )
-            )
-        cov = run.coverage
-        if cov is not None and task.acceptance.coverage_files:
-            cov = cov.restrict(task.acceptance.coverage_files)
-        graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
-        h = run.health
-        seed_run = SeedRun(
-            seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,
-            uvm_errors=h.uvm_error, uvm_fatals=h.uvm_fatal,
-            started=h.test_started and h.test_name == task.test_name,
-            coverage=cov.as_percent_dict() if cov else {}, sim_time=h.sim_time, wall_s=round(run.wall_s, 3),
-            log=str(run.log),
+    def _unit(self, task: Task) -> CompileUnit:
+        unit = next((u for u in self.report.compile_units if u.name == task.compile_unit), None)
+        if unit is None:
+            raise UserInputError(f"task {task.id} has no compile unit in build.json: rebuild the gym")
+        return unit
+
+    async def _scratch(self, label: str) -> Path:
+        scratch_root = cache_dir() / "eval"
+        scratch_root.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{label}.", dir=scratch_root))
+        await asyncio.to_thread(shutil.copytree, self.out_dir / "gym", work / "gym", symlinks=True)
+        return work
+
+    async def _compile(self, work: Path, unit: CompileUnit) -> CompileResult:
+        return await self.adapter.compile(
+            CompileRequest(repo_root=work / "gym", unit=gym_unit(unit, work / "gym"), work_dir=work / "compile")
         )
-        return seed_run, dict(graded.coverage_detail), h.uvm_warning
 
-    outcomes = await asyncio.gather(*(run_seed(seed + i) for i in range(seeds)))
-    per_seed = [o[0] for o in outcomes]
-    first, detail, warnings = outcomes[0]
-    scores = [r.score for r in per_seed]
-    result.ran = True
-    result.seeds = per_seed
-    result.started = first.started
-    result.uvm_errors, result.uvm_fatals, result.uvm_warnings = first.uvm_errors, first.uvm_fatals, warnings
-    result.coverage = first.coverage
-    result.coverage_detail = detail
-    result.sim_time = first.sim_time
-    result.log = first.log
-    result.score_mean = round(statistics.fmean(scores), 6)
-    result.score_spread = round(max(scores) - min(scores), 6)
-    result.score_stdev = round(statistics.pstdev(scores), 6) if len(scores) > 1 else 0.0
-    result.score = result.score_mean
-    result.passed = all(r.passed for r in per_seed)
-    reasons: list[str] = []
-    for r in per_seed:
-        for reason in r.reasons:
-            text = reason if seeds == 1 else f"seed {r.seed}: {reason}"
-            if text not in reasons:
-                reasons.append(text)
-    result.reasons = [*result.reasons, *reasons]
-    with contextlib.suppress(OSError):
-        shutil.rmtree(work_gym)  # keep the logs, drop the copied sources
-    result.wall_s = round(time.perf_counter() - started, 3)
-    return result
+    async def evaluate(self, task: Task, mapped: MappedSolution) -> EvalResult:
+        started = time.perf_counter()
+        result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed)
+        unit = self._unit(task)
+        work = await self._scratch(task.id)
+        result.work_dir = str(work)
+        restore_for_eval(work / "gym", task, mapped.files)
+        comp = await self._compile(work, unit)
+        await self._grade(task, comp, work, result)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(work / "gym")  # keep the logs, drop the copied sources
+        result.wall_s = round(time.perf_counter() - started, 3)
+        return result
+
+    async def evaluate_combined(
+        self,
+        tasks: list[Task],
+        mapped: list[MappedSolution],
+        indices: list[int],
+        results: list[EvalResult | None],
+        reporter: Reporter,
+    ) -> None:
+        """One tree and one compile for several tasks' solutions; one by one when that cannot work."""
+        started = time.perf_counter()
+        unit = self._unit(tasks[0])
+        gym = self.out_dir / "gym"
+        versions: dict[str, list[bytes]] = {}
+        for m in mapped:
+            for rel, path in m.files.items():
+                versions.setdefault(rel, []).append(path.read_bytes())
+        work = await self._scratch("combined")
+        merged_files: dict[str, Path] = {}
+        ok = True
+        for rel, datas in sorted(versions.items()):
+            merged = merge_versions((gym / rel).read_bytes() if (gym / rel).is_file() else None, datas)
+            if merged is None:
+                ok = False
+                break
+            merged_files[rel] = work / "merged" / rel
+            merged_files[rel].parent.mkdir(parents=True, exist_ok=True)
+            merged_files[rel].write_bytes(merged)
+        comp: CompileResult | None = None
+        if ok:
+            try:
+                restore_combined(work / "gym", tasks, merged_files, set(unit.files) | set(unit.sources))
+                comp = await self._compile(work, unit)
+            except CombineConflict:
+                comp = None
+        if comp is None or not comp.ok:  # cannot combine, or one solution breaks the shared compile
+            shutil.rmtree(work, ignore_errors=True)
+            for task, m, i in zip(tasks, mapped, indices, strict=True):
+                results[i] = await self.evaluate(task, m)
+                reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": task.id}))
+            return
+
+        async def grade(task: Task, i: int) -> None:
+            result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed, work_dir=str(work),
+                                combined_with=sorted(t.id for t in tasks if t.id != task.id))  # fmt: skip
+            await self._grade(task, comp, work / task.id, result)
+            result.wall_s = round(time.perf_counter() - started, 3)
+            results[i] = result
+            reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": task.id}))
+
+        await asyncio.gather(*(grade(t, i) for t, i in zip(tasks, indices, strict=True)))
+        with contextlib.suppress(OSError):
+            shutil.rmtree(work / "gym")
+
+    async def _grade(self, task: Task, comp: CompileResult, work: Path, result: EvalResult) -> None:
+        result.compile_log = str(comp.log)
+        result.compile_cached = comp.cached
+        result.compile_s = round(comp.seconds, 3)
+        result.compiled = comp.ok
+        if not comp.ok or comp.binary is None:
+            result.reasons = ["the solution does not compile", *comp.errors[:10]]
+            return
+        if not task.valid:
+            result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
+        binary = comp.binary
+
+        async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
+            async with self.runs:
+                run = await self.adapter.run(
+                    RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
+                               work_dir=work / "run")
+                )
+            cov = run.coverage
+            if cov is not None and task.acceptance.coverage_files:
+                cov = cov.restrict(task.acceptance.coverage_files)
+            graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
+            h = run.health
+            seed_run = SeedRun(
+                seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,
+                uvm_errors=h.uvm_error, uvm_fatals=h.uvm_fatal,
+                started=h.test_started and h.test_name == task.test_name,
+                coverage=cov.as_percent_dict() if cov else {}, sim_time=h.sim_time, wall_s=round(run.wall_s, 3),
+                log=str(run.log),
+            )  # fmt: skip
+            return seed_run, dict(graded.coverage_detail), h.uvm_warning
+
+        outcomes = await asyncio.gather(*(run_seed(self.seed + i) for i in range(self.seeds)))
+        per_seed = [o[0] for o in outcomes]
+        first, detail, warnings = outcomes[0]
+        scores = [r.score for r in per_seed]
+        result.ran = True
+        result.seeds = per_seed
+        result.started = first.started
+        result.uvm_errors, result.uvm_fatals, result.uvm_warnings = first.uvm_errors, first.uvm_fatals, warnings
+        result.coverage = first.coverage
+        result.coverage_detail = detail
+        result.sim_time = first.sim_time
+        result.log = first.log
+        result.score_mean = round(statistics.fmean(scores), 6)
+        result.score_spread = round(max(scores) - min(scores), 6)
+        result.score_stdev = round(statistics.pstdev(scores), 6) if len(scores) > 1 else 0.0
+        result.score = result.score_mean
+        result.passed = all(r.passed for r in per_seed)
+        for r in per_seed:
+            for reason in r.reasons:
+                text = reason if self.seeds == 1 else f"seed {r.seed}: {reason}"
+                if text not in result.reasons:
+                    result.reasons.append(text)
