@@ -116,7 +116,7 @@ def ingest(
         f"{stats.seconds:.3f} s; {len(profile.diagnostics)} diagnostics"
     )
     rows = [
-        (t.name, t.file, t.line, t.base_class or "", "base" if t.is_base else "", "" if t.in_build else "no",
+        (t.name, t.file, t.line, t.base_class or "", "yes" if t.is_base else "", "yes" if t.in_build else "no",
          ", ".join(t.sequences))
         for t in profile.tests
     ]
