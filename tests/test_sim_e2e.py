@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,11 @@ def builds(sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
 def get(builds: dict[str, Built], sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
     def _get(name: str) -> Built:
         if name not in builds:
-            work = tmp_path_factory.mktemp(f"build_{name}")
+            # a fixed place per fixture: the design's paths end up in the generated C++, so a stable path
+            # lets ccache serve a rerun on the same machine (a fresh machine compiles everything once)
+            work = Path(tempfile.gettempdir()) / "dvsmith-e2e" / name
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
             repo = work / name
             shutil.copytree(FIXTURES / name, repo)
             ing = cli(sim_env, "ingest", str(repo), "--json")
