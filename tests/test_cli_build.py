@@ -143,10 +143,12 @@ def test_build_survives_a_flaky_api(repo: Path, tmp_path: Path, monkeypatch: pyt
     for t in report["tasks"]:
         task = orjson.loads((tmp_path / "out" / "tasks" / t["id"] / "task.json").read_bytes())
         assert task["title"] and 3 <= len(task["hints"]) <= 5
-    faults = sum(1 for b in behaviours if b in ("429", "529", "timeout"))
-    assert report["ai"]["retries"] >= faults - report["ai"]["fallbacks"] * 8
-    assert report["ai"]["retries"] + report["ai"]["fallbacks"] > 0
-    assert len(behaviours) > 4
+    ai = report["ai"]
+    faults = sum(1 for b in behaviours if b != "ok")
+    assert faults > 0
+    assert ai["attempts"] == len(behaviours)  # every request the server saw is counted
+    assert ai["failed_attempts"] == faults  # every injected fault was seen as one
+    assert ai["retries"] == ai["attempts"] - ai["calls"] > 0
 
 
 def test_profiles_and_cache_commands(repo: Path) -> None:
