@@ -92,3 +92,20 @@ def test_report_tampering_is_caught_unless_the_reference_does_it(tmp_path: Path)
     # the same call in the reference makes it legitimate
     (oracle / "tb" / "test" / "a_test.svh").write_text(cheat.read_text())
     assert report_tampering(files, oracle, ["tb/test/a_test.svh"]) == []
+
+
+def test_files_left_out_count_as_empty(tmp_path: Path) -> None:
+    from dvsmith.gym.evaluate import _with_empty_files
+    from dvsmith.gym.models import Task
+
+    work = tmp_path / "work"
+    (work / "gym" / "tb" / "seq").mkdir(parents=True)
+    (work / "gym" / "tb" / "seq" / "kept.svh").write_text("// in the gym\n")
+    task = Task(id="t", test_name="t", title="t", difficulty="easy", difficulty_reason="r", description="d",
+                goal="g", hints=["a", "b", "c"], files_to_write=["tb/test/t.svh", "tb/seq/s.svh", "tb/seq/kept.svh"])
+    mine = tmp_path / "t.svh"
+    mine.write_text("class t; endclass\nclass s; endclass\n")
+    out = _with_empty_files(task, {"tb/test/t.svh": mine}, work)
+    assert out["tb/test/t.svh"] == mine
+    assert out["tb/seq/s.svh"].read_bytes() == b""  # left out and not in the gym: empty
+    assert "tb/seq/kept.svh" not in out  # the gym's own version stays

@@ -174,6 +174,19 @@ async def evaluate_many(
     return [r for r in results if r is not None]
 
 
+def _with_empty_files(task: Task, files: dict[str, Path], work: Path) -> dict[str, Path]:
+    """A file to write that the solution leaves out and the gym lacks counts as empty: the candidate may
+    put all its classes in one file, and the restored `include line of the other still compiles."""
+    out = dict(files)
+    for rel in task.files_to_write:
+        if rel not in out and not (work / "gym" / rel).exists():
+            empty = work / "empty" / rel
+            empty.parent.mkdir(parents=True, exist_ok=True)
+            empty.write_bytes(b"")
+            out[rel] = empty
+    return out
+
+
 def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
     """Jobs of the same compile unit, each task at most once per group."""
     groups: list[list[int]] = []
@@ -204,6 +217,9 @@ class _Evaluator:
             result.reasons = [
                 f"the solution changes a file outside files_to_write: {p}" for p in result.protected_edits
             ]
+            return result
+        if not mapped.files:
+            result.reasons = ["the solution is empty: it provides none of the files to write"]
             return result
         tampering = report_tampering(mapped.files, self.out_dir / "oracle" / task.id, task.oracle_files)
         if tampering:
@@ -238,7 +254,7 @@ class _Evaluator:
         unit = self._unit(task)
         work = await self._scratch(task.id)
         result.work_dir = str(work)
-        restore_for_eval(work / "gym", task, mapped.files)
+        restore_for_eval(work / "gym", task, _with_empty_files(task, mapped.files, work))
         comp = await self._compile(work, unit)
         await self._grade(task, comp, work, result)
         with contextlib.suppress(OSError):
@@ -258,11 +274,11 @@ class _Evaluator:
         started = time.perf_counter()
         unit = self._unit(tasks[0])
         gym = self.out_dir / "gym"
-        versions: dict[str, list[bytes]] = {}
-        for m in mapped:
-            for rel, path in m.files.items():
-                versions.setdefault(rel, []).append(path.read_bytes())
         work = await self._scratch("combined")
+        versions: dict[str, list[bytes]] = {}
+        for task, m in zip(tasks, mapped, strict=True):
+            for rel, path in _with_empty_files(task, m.files, work).items():
+                versions.setdefault(rel, []).append(path.read_bytes())
         merged_files: dict[str, Path] = {}
         ok = True
         for rel, datas in sorted(versions.items()):
