@@ -177,3 +177,21 @@ def test_corrupt_profile_warns_and_rebuilds(repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "warning" in proc.stderr.lower()
     assert orjson.loads(proc.stdout)["name"] == "repo"
+
+
+def test_validate_an_existing_gym_and_notice_tampering(repo: Path, tmp_path: Path) -> None:
+    run_json("ingest", str(repo))
+    out = tmp_path / "out"
+    run_json("build", "--provider", "offline", "--out", str(out))
+    ok = run_json("validate", str(out))
+    assert ok["ok"] is True and all(t["static_ok"] for t in ok["tasks"])
+    # plant a removed test back into the gym: validation must fail and say why
+    leaked = out / "gym" / "tb" / "test" / "status_test.svh"
+    leaked.write_bytes((out / "oracle" / "status_test" / "tb" / "test" / "status_test.svh").read_bytes())
+    bad = run_json("validate", str(out), expect=1)
+    assert bad["ok"] is False
+    problems = " ".join(bad["static_problems"] + [p for t in bad["tasks"] for p in t["static_problems"]])
+    assert "status_test" in problems
+    # eval refuses a gym that changed since the build, before doing any work
+    proc = dvsmith("eval", str(out), "status_test", str(leaked))
+    assert proc.returncode == 2 and "changed since it was built" in proc.stderr
