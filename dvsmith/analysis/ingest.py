@@ -299,14 +299,6 @@ def git_info(repo: Path) -> GitInfo | None:
 # ---------------------------------------------------------------------------- analysis
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _safe_name(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
     if not slug:
@@ -367,7 +359,7 @@ def analyze_repo(
             read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
             continue
         if e.size > sv.MAX_FILE_BYTES:
-            facts = sv.skipped_facts(_sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes")
+            facts = sv.skipped_facts(paths.sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes")
             hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
             continue
         if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
@@ -441,7 +433,7 @@ def analyze_repo(
     for rel in sorted(build_rels):
         e = entry_by_rel[rel]
         try:
-            sha = _sha256_file(e.path)
+            sha = paths.sha256_file(e.path)
         except OSError:
             continue
         records.append(FileRecord(path=rel, size=e.size, mtime_ns=e.mtime_ns, sha256=sha, in_build=rel in used_build))
@@ -515,7 +507,7 @@ def changed_files(profile: Profile) -> list[str]:
             changed.append(rel)
         elif e.mtime_ns != r.mtime_ns:
             try:
-                if _sha256_file(e.path) != r.sha256:
+                if paths.sha256_file(e.path) != r.sha256:
                     changed.append(rel)
             except OSError:
                 changed.append(rel)

@@ -8,14 +8,13 @@ edit of that file; a file that matches nothing is bad input.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
 from dvsmith.errors import UserInputError
-from dvsmith.paths import confine
+from dvsmith.paths import confine, sha256_file
 
 MAX_SOLUTION_FILE_BYTES = 5_000_000
 
@@ -27,7 +26,7 @@ class MappedSolution(BaseModel):
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def _check_file(path: Path) -> None:

@@ -12,7 +12,6 @@ left byte-identical to the original, minus the task's own files to write (``Acce
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
 from dvsmith.metrics import PhaseTimer
+from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
@@ -30,7 +30,7 @@ DEFAULT_RUN_TIMEOUT_S = 300.0
 
 def _sha(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return None
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dvsmith.gym.models import Task
-from dvsmith.paths import atomic_write_json, atomic_write_text
+from dvsmith.paths import atomic_write_json, atomic_write_text, sha256_file
 
 MANIFEST = "gym_manifest.json"
 
@@ -22,7 +22,7 @@ def tree_digest(root: Path) -> dict[str, str]:
             if full.is_symlink():
                 out[full.relative_to(root).as_posix()] = "symlink:" + os.readlink(full)
                 continue
-            out[full.relative_to(root).as_posix()] = hashlib.sha256(full.read_bytes()).hexdigest()
+            out[full.relative_to(root).as_posix()] = sha256_file(full)
     return out
 
 

@@ -74,14 +74,6 @@ def _compile_slot() -> asyncio.Semaphore:
     return sem
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _walk_includes(folder: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -245,7 +237,7 @@ class VerilatorAdapter(SimulatorAdapter):
             except ValueError:
                 name = str(f)
             h.update(b"\0" + name.encode() + b"\0")
-            h.update(_sha256_file(f).encode() if f.is_file() else b"<missing>")
+            h.update(paths.sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
     async def compile(self, req: CompileRequest) -> CompileResult:
