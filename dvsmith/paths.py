@@ -58,6 +58,20 @@ def ai_log_file() -> Path:
     return log_dir() / "ai_calls.jsonl"
 
 
+def closeness(a: str, b: str) -> int:
+    """How near two repo-relative files are: the same file ranks highest, then the number of leading
+    folders they share. Used to pick, among classes of the same name, the one nearest a file."""
+    if a == b:
+        return 1_000
+    pa, pb = a.split("/")[:-1], b.split("/")[:-1]
+    n = 0
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes, read in blocks."""
     import hashlib

@@ -8,7 +8,7 @@ constraint / ``with`` blocks, lines) come from pyslang's lexer, so comments and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, Field
@@ -16,7 +16,7 @@ from pyslang import BumpAllocator, Diagnostics, SourceManager
 from pyslang.parsing import Lexer, TokenKind
 
 from dvsmith.analysis.profile import ClassDecl, CovergroupInfo, Profile, SequenceInfo, Span, TestInfo
-from dvsmith.paths import confine
+from dvsmith.paths import closeness, confine
 
 _FALLBACK_LINES = 80  # lines read after a declaration that has no span recorded
 
@@ -89,23 +89,10 @@ class SourceReader:
         return "\n\n".join(c.decode("utf-8", errors="replace") for c in chunks)
 
 
-def _closeness(a: str, b: str) -> int:
-    """How many leading path components two repo-relative files share (same file ranks highest)."""
-    if a == b:
-        return 1_000
-    pa, pb = PurePosixPath(a).parts, PurePosixPath(b).parts
-    n = 0
-    for x, y in zip(pa, pb, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def _nearest(candidates: list[Decl], near: str) -> Decl | None:
     if not candidates:
         return None
-    return max(candidates, key=lambda c: (_closeness(c.file, near), -len(c.file), c.file))
+    return max(candidates, key=lambda c: (closeness(c.file, near), -len(c.file), c.file))
 
 
 def lex_features(text: str) -> tuple[int, int]:
@@ -147,8 +134,8 @@ def _covergroups_for(profile: Profile, test: TestInfo | None, test_file: str) ->
         chosen = [cg for cg in profile.covergroups if cg.file in unit_files]
         if chosen:
             return chosen
-    best = max(_closeness(cg.file, test_file) for cg in profile.covergroups)
-    return [cg for cg in profile.covergroups if _closeness(cg.file, test_file) == best]
+    best = max(closeness(cg.file, test_file) for cg in profile.covergroups)
+    return [cg for cg in profile.covergroups if closeness(cg.file, test_file) == best]
 
 
 def build_context(profile: Profile, reader: SourceReader, request: MetadataRequest) -> TaskContext:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import Profile, Span, TestInfo
 from dvsmith.gym.svtext import Tok, is_sv, lex
+from dvsmith.paths import closeness
 
 
 class RemovedClass(BaseModel):
@@ -114,17 +115,7 @@ class ClassIndex:
         same_file = [c for c in cands if c.file == from_file]
         if same_file:
             return same_file[0]
-        return max(cands, key=lambda c: (_common_dirs(c.file, from_file), [-ord(ch) for ch in c.file]))
-
-
-def _common_dirs(a: str, b: str) -> int:
-    pa, pb = posixpath.dirname(a).split("/"), posixpath.dirname(b).split("/")
-    n = 0
-    for x, y in zip(pa, pb, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+        return max(cands, key=lambda c: (closeness(c.file, from_file), [-ord(ch) for ch in c.file]))
 
 
 def find_class_span(toks: list[Tok], name: str) -> tuple[Span, list[Span]] | None:
