@@ -230,7 +230,7 @@ class Scanner:
         text = read_text(self.repo / rel)
         for lineno, line, _tab in _logical_lines(text, "//|#"):
             tokens = expand_vars(line, env).split()
-            self.tokens(tokens, rel, lineno, [here, cwd, "."], cwd, acc, env, (*stack, rel), in_filelist=True)
+            self.tokens(tokens, rel, lineno, [here, cwd, "."], cwd, acc, env, (*stack, rel))
 
     # ---------------------------------------------------------------- command tokens
     def tokens(
@@ -243,8 +243,6 @@ class Scanner:
         acc: _Acc,
         env: dict[str, str],
         stack: tuple[str, ...],
-        *,
-        in_filelist: bool,
     ) -> None:
         i = 0
         while i < len(tokens):
@@ -370,7 +368,7 @@ class Scanner:
         for lineno, line in cmd_lines:
             words = [w for w in re.split(r"[\s;|&()\[\],]+", expand_vars(line, env)) if w]
             acc = _Acc()
-            self.tokens(words, rel, lineno, [here, "."], here, acc, env, (), in_filelist=False)
+            self.tokens(words, rel, lineno, [here, "."], here, acc, env, ())
             meta.sims |= acc.sims
             if acc.test_select and not meta.test_select:
                 raw = re.search(r"\+UVM_TESTNAME=([^\s\"']+)", line, re.IGNORECASE)

@@ -68,7 +68,7 @@ def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
 
 
 def _assemble_task(
-    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path, profile: Profile
+    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path
 ) -> Task:
     test = plan.test
     select = f"+UVM_TESTNAME={test.name}"
@@ -201,7 +201,7 @@ async def _build_into(
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
-        tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir, profile) for p in plans]
+        tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir) for p in plans]
         for t in tasks:
             write_task(tmp, t)
 

@@ -139,7 +139,7 @@ class _Edit:
 # ---------------------------------------------------------------------------------------------- copy
 
 
-def _excluded(rel_parts: tuple[str, ...], name: str, full: Path, is_dir: bool) -> bool:
+def _excluded(name: str, full: Path, is_dir: bool) -> bool:
     if name in EXCLUDED_DIRS or name in EXCLUDED_FILES:
         return True
     if name.startswith("simv") or name.endswith(EXCLUDED_SUFFIXES):
@@ -185,7 +185,7 @@ def _walk(repo: Path, skip_roots: Iterable[Path]) -> tuple[list[str], dict[str, 
                 links[rel] = target.relative_to(repo_resolved).as_posix()
                 continue
             is_dir = ent.is_dir(follow_symlinks=False)
-            if _excluded(rel_parts, ent.name, full, is_dir):
+            if _excluded(ent.name, full, is_dir):
                 notes.append(f"skipped {rel}{'/' if is_dir else ''}: VCS data or build output")
                 continue
             if is_dir:
@@ -453,7 +453,7 @@ def clean_repo(
         if is_sv(rel):
             found = _sv_reference_edits(ctx, rel, protected, whole, names, bases, owner_of_hit)
         else:
-            found = _text_reference_edits(ctx, rel, whole, names, bases, owner_of_hit)
+            found = _text_reference_edits(ctx, rel, names, bases, owner_of_hit)
         edits[rel].extend(found)
 
     # 5. the gym
@@ -677,12 +677,12 @@ def _sv_reference_edits(
     for t in toks:
         if not t.trivia or t.kind not in ("LineComment", "BlockComment") or inside(t.start):
             continue
-        for hs, he, owner in hits(t.start, t.end):
-            out.append(_comment_edit(data, t, hs, he, owner))
+        for hs, _he, owner in hits(t.start, t.end):
+            out.append(_comment_edit(data, t, hs, owner))
     return out
 
 
-def _comment_edit(data: bytes, t: Tok, hs: int, he: int, owner: str) -> _Edit:
+def _comment_edit(data: bytes, t: Tok, hs: int, owner: str) -> _Edit:
     ls, le = line_bounds(data, hs)
     if t.kind == "LineComment" or b"\n" not in data[t.start : t.end]:
         line_s, line_e = line_bounds(data, t.start)
@@ -716,7 +716,6 @@ _ASSIGN = re.compile(rb"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(?::=|::=|\+=|\?=|!=|=)")
 def _text_reference_edits(
     ctx: _Ctx,
     rel: str,
-    whole: dict[str, str],
     names: frozenset[str],
     bases: frozenset[str],
     owner_of_hit: Any,

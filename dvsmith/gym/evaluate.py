@@ -152,6 +152,9 @@ async def evaluate_many(
     reporter(Event("task_start", phase="eval", total=len(jobs)))
     results: list[EvalResult | None] = [ev.screen(t, m) for t, m in zip(tasks, mapped, strict=True)]
     pending = [i for i, r in enumerate(results) if r is None]
+    for i, r in enumerate(results):
+        if r is not None:  # rejected without compiling
+            reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": tasks[i].id}))
 
     async def single(i: int) -> None:
         results[i] = await ev.evaluate(tasks[i], mapped[i])
@@ -167,9 +170,6 @@ async def evaluate_many(
                                                   group, results, reporter))  # fmt: skip
     else:
         coros = [single(i) for i in pending]
-    for i, r in enumerate(results):
-        if r is not None and i not in pending:
-            reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": tasks[i].id}))
     await asyncio.gather(*coros)
     return [r for r in results if r is not None]
 
