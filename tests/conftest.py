@@ -25,7 +25,7 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-pytest_plugins = ["tests.fakeapi"]  # the fake_api fixture
+pytest_plugins = ["tests.fakeapi", "tests.simkit"]  # fake_api; get (shared simulated fixture builds)
 
 
 def _find_uvm_home() -> Path | None:

@@ -7,11 +7,7 @@ fixture's build costs two compiles per compile unit, an empty solution reuses th
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,57 +15,13 @@ import orjson
 import pytest
 
 from dvsmith.gym.writer import tree_digest
+from tests.simkit import cli
 
 pytestmark = pytest.mark.sim
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 PASSING = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches"]
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dvsmith", *args],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=3000,
-    )  # fmt: skip
-
-
-class Built:
-    def __init__(self, out: Path, proc: subprocess.CompletedProcess[str]) -> None:
-        self.out = out
-        self.proc = proc
-        self.report: dict[str, Any] = orjson.loads(proc.stdout)
-
-    def task(self, tid: str) -> dict[str, Any]:
-        return orjson.loads((self.out / "tasks" / tid / "task.json").read_bytes())
-
-
-@pytest.fixture(scope="session")
-def builds(sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """Build each fixture once per session, lazily (see ``get``)."""
-    return {}
-
-
-@pytest.fixture(scope="session")
-def get(builds: dict[str, Built], sim_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
-    def _get(name: str) -> Built:
-        if name not in builds:
-            # a fixed place per fixture: the design's paths end up in the generated C++, so a stable path
-            # lets ccache serve a rerun on the same machine (a fresh machine compiles everything once)
-            work = Path(tempfile.gettempdir()) / "dvsmith-e2e" / name
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True)
-            repo = work / name
-            shutil.copytree(FIXTURES / name, repo)
-            ing = cli(sim_env, "ingest", str(repo), "--json")
-            assert ing.returncode == 0, ing.stderr
-            proc = cli(sim_env, "build", name, "--provider", "offline", "--sim", "verilator",
-                       "--out", str(work / "out"), "--json")  # fmt: skip
-            assert proc.stdout, proc.stderr
-            builds[name] = Built(work / "out", proc)
-        return builds[name]
-
-    return _get
 
 
 @pytest.mark.parametrize("name", PASSING)
