@@ -29,6 +29,7 @@ from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.build import load_build, load_task
 from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
+from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.solution import MappedSolution, map_solution, report_tampering
 from dvsmith.gym.validate import gym_unit
@@ -103,7 +104,7 @@ def read_batch(path: Path) -> list[EvalJob]:
             sols = [sol] if isinstance(sol, str) else list(sol)
             jobs.append(EvalJob(task=str(doc["task"]), solution=[(path.parent / s) for s in sols]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise UserInputError(f"{path}:{n}: not a {{\"task\", \"solution\"}} JSON line ({exc})") from None
+            raise UserInputError(f'{path}:{n}: not a {{"task", "solution"}} JSON line ({exc})') from None
     return jobs
 
 
@@ -330,13 +331,19 @@ class _Evaluator:
         async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
             async with self.runs:
                 run = await self.adapter.run(
-                    RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
-                               work_dir=work / "run")
+                    RunRequest(
+                        binary=binary,
+                        test=task.test_name,
+                        seed=s,
+                        timeout_s=task.acceptance.timeout_s,
+                        work_dir=work / "run",
+                    )
                 )
             cov = run.coverage
             if cov is not None and task.acceptance.coverage_files:
                 cov = cov.restrict(task.acceptance.coverage_files)
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
+            graded = apply_probe(graded, run, task.acceptance, task.test_name)
             h = run.health
             seed_run = SeedRun(
                 seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,

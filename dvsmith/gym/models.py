@@ -35,6 +35,10 @@ class Acceptance(_Model):
     timeout_s: float = 300.0
     notes: list[str] = Field(default_factory=list)
     require_uvm_finish: bool = False  # the run must end through UVM's own $finish (uvm_root.svh)
+    # From dvsmith's grader probe (sim/probe.py), a channel the solution cannot write:
+    require_probe: bool = False  # the run must leave the probe's report: counts, phases, test, sequences
+    required_sequences: list[str] = Field(default_factory=list)  # must each be started on a sequencer
+    min_items_done: int = 0  # sequence items the drivers must finish (1 when the reference's did)
 
 
 class OracleResult(_Model):

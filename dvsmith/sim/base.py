@@ -12,12 +12,14 @@ import os
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.probe import ProbeReport
 from dvsmith.sim.uvmlog import LogHealth
 
 SIMULATORS = ("verilator", "questa", "xcelium", "vcs")
@@ -36,6 +38,8 @@ class CompileRequest(_Model):
     extra_defines: dict[str, str | None] = Field(default_factory=dict)
     jobs: int = 2
     use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
+    probe: bool = True  # compile dvsmith's grader probe in (sim/probe.py); health then comes from it
+    uvm_subset: bool = True  # UVM without its register layer when the testbench never names it (sim/uvmpkg.py)
 
 
 class CompileResult(_Model):
@@ -69,6 +73,11 @@ class RunResult(_Model):
     health: LogHealth
     coverage: CoverageSummary | None = None
     command: list[str] = Field(default_factory=list)
+    probe: ProbeReport | None = None  # what the grader probe wrote (None: see probe_error)
+    probe_error: str | None = None
+
+
+StepCallback = Callable[[str], None]
 
 
 class SimulatorAdapter(ABC):
@@ -77,7 +86,9 @@ class SimulatorAdapter(ABC):
     name: str = ""
 
     @abstractmethod
-    async def compile(self, req: CompileRequest) -> CompileResult: ...
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile ``req.unit``; ``progress`` (optional) is called with a short text whenever the compile
+        moves to a new step ("verilating", "C++ 12/40 files", "linking")."""
 
     @abstractmethod
     async def run(self, req: RunRequest) -> RunResult: ...

@@ -33,17 +33,29 @@ from pyslang import BumpAllocator, Diagnostics, SourceManager
 from pyslang.parsing import Lexer, TokenKind
 
 from dvsmith import paths
+from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.base import (
     CompileRequest,
     CompileResult,
     RunRequest,
     RunResult,
     SimulatorAdapter,
+    StepCallback,
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
+from dvsmith.sim.probe import (
+    ProbeError,
+    ProbeReport,
+    bind_source,
+    new_probe_target,
+    probe_plusargs,
+    probe_source,
+    read_probe,
+)
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
 from dvsmith.sim.uvmlog import parse_uvm_log_file
+from dvsmith.sim.uvmpkg import uses_register_layer, uvm_package
 
 CACHE_FORMAT = "dvsmith-verilator-cache-2"
 BINARY_NAME = "simv"
@@ -60,18 +72,102 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
+COMPILE_MEMORY_GB = 3.5  # what one Verilator compile of a UVM bench takes at its peak (measured ~3 GB)
+
+
+def compile_slots() -> int:
+    """How many compiles may run at once: ``$DVSMITH_SIM_COMPILES`` when set, else two when the machine has
+    the memory for two (the Verilator front end is single-threaded, so a second compile's front end
+    overlaps the first one's C++ build), else one."""
+    raw = os.environ.get("DVSMITH_SIM_COMPILES")
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            return 1
+    available_gb = _mem_available_gb()
+    if available_gb is None:
+        return 1
+    return 2 if available_gb >= 2 * COMPILE_MEMORY_GB + 1.0 else 1
+
+
+def _mem_available_gb() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _compile_slot() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     sem = _slots.get(loop)
     if sem is None:
         for old in [lp for lp in _slots if lp.is_closed()]:
             del _slots[old]
-        try:
-            n = max(1, int(os.environ.get("DVSMITH_SIM_COMPILES", "1")))
-        except ValueError:
-            n = 1
-        sem = _slots[loop] = asyncio.Semaphore(n)
+        sem = _slots[loop] = asyncio.Semaphore(compile_slots())
     return sem
+
+
+async def _watch_compile(obj: Path, progress: StepCallback, every_s: float = 1.0) -> None:
+    """Report the step a running compile is at, read from its output folder: Verilator first writes the
+    C++ (``verilating``), then make builds the objects its ``*_classes.mk`` lists (``C++ n/m``), then links."""
+    last = ""
+    while True:
+        objects = _make_objects(obj)
+        if not objects:
+            text = "verilating"
+        else:
+            done = sum(1 for name in objects if (obj / f"{name}.o").is_file())
+            text = f"C++ {done}/{len(objects)} objects" if done < len(objects) else "linking"
+        if text != last:
+            progress(text)
+            last = text
+        await asyncio.sleep(every_s)
+
+
+def _make_objects(obj: Path) -> list[str]:
+    """The object files Verilator's generated make include lists (empty until it is written)."""
+    try:
+        mk = next(obj.glob("*_classes.mk"))
+        text = mk.read_text(errors="replace")
+    except (StopIteration, OSError):
+        return []
+    names: list[str] = []
+    in_list = False
+    for line in text.splitlines():
+        if line.startswith("VM_") and line.rstrip().endswith("+= \\"):
+            in_list = True
+            continue
+        if in_list:
+            item = line.strip().rstrip("\\").strip()
+            if not item:
+                in_list = False
+                continue
+            names.append(item)
+    return names
+
+
+def _built_with_probe(binary: Path) -> bool:
+    meta = binary.parent / "meta.json"
+    try:
+        return bool(orjson.loads(meta.read_bytes()).get("probe"))
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+def record_compile(key: str, unit: str, seconds: float, ok: bool) -> None:
+    """Append one JSON line per real (not cached) compile to ``$DVSMITH_COMPILE_LOG`` when it is set:
+    how a CI run or a benchmark counts its compiles across processes."""
+    target = os.environ.get("DVSMITH_COMPILE_LOG")
+    if not target:
+        return
+    line = orjson.dumps({"key": key, "unit": unit, "seconds": round(seconds, 3), "ok": ok, "pid": os.getpid()})
+    with contextlib.suppress(OSError), open(target, "ab") as fh:  # one write of one line: O_APPEND keeps it whole
+        fh.write(line + b"\n")
 
 
 def _walk_includes(folder: Path) -> Iterator[Path]:
@@ -150,7 +246,11 @@ class VerilatorAdapter(SimulatorAdapter):
         (stable path, content-addressed), so coverage.dat only holds the repository's code."""
         uvm_src = (tc.uvm_home / "src").as_posix()
         std = (tc.verilator.root / "include").as_posix()
-        text = f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\ncoverage_off -file "{std}/*"\n'
+        probe = probe_source().as_posix()
+        text = (
+            f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\ncoverage_off -file "{std}/*"\n'
+            f'coverage_off -file "{probe}"\n'
+        )
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         path = paths.sim_cache_dir() / "config" / f"uvm_coverage_off_{digest}.vlt"
         if not path.is_file():
@@ -183,8 +283,11 @@ class VerilatorAdapter(SimulatorAdapter):
         cmd += [f"+incdir+{d}" for d in incdirs]
         if req.coverage:
             cmd += ["--coverage", str(self._coverage_config(tc))]
-        cmd.append(str(uvm / "src" / "uvm_pkg.sv"))
+        register_layer = not req.uvm_subset or uses_register_layer(self._unit_files(root, unit, sources))
+        cmd.append(str(uvm_package(uvm, register_layer=register_layer)))
         cmd += [str(s) for s in sources]
+        if top and req.probe:
+            cmd += [str(probe_source()), str(bind_source(top))]  # the grader's own channel (sim/probe.py)
         if top:
             cmd += ["--top-module", top]
         cmd += ["-CFLAGS", f"-std=c++20 -fcoroutines {req.opt}".strip()]
@@ -192,6 +295,14 @@ class VerilatorAdapter(SimulatorAdapter):
         if tc.ccache is not None:
             cmd += ["-MAKEFLAGS", "OBJCACHE=ccache"]
         return cmd, sources, top
+
+    @staticmethod
+    def _unit_files(root: Path, unit: CompileUnit, sources: list[Path]) -> list[Path]:
+        out = list(sources)
+        for rel in unit.files:
+            with contextlib.suppress(ValueError):
+                out.append(paths.confine(root, rel))
+        return out
 
     def compile_key(self, req: CompileRequest, cmd: list[str], sources: list[Path], tc: Toolchain) -> str:
         """sha256 of the inputs: files read (by path relative to the repo root, and content), flags,
@@ -225,6 +336,7 @@ class VerilatorAdapter(SimulatorAdapter):
             flags.append(arg.replace(root_text, "<repo>"))
         header = {
             "format": CACHE_FORMAT,
+            "probe": paths.sha256_file(probe_source()) if req.probe else None,
             "flags": flags,
             "verilator": [tc.verilator.version, tc.verilator.detail, str(tc.verilator.root)],
             "uvm": str(tc.uvm_home),
@@ -240,7 +352,7 @@ class VerilatorAdapter(SimulatorAdapter):
             h.update(paths.sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
-    async def compile(self, req: CompileRequest) -> CompileResult:
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
         tc = await asyncio.to_thread(self.toolchain)
         req.work_dir.mkdir(parents=True, exist_ok=True)
         log = req.work_dir / "compile.log"
@@ -270,11 +382,16 @@ class VerilatorAdapter(SimulatorAdapter):
                 hit = self._cached(entry, log, start, key, cmd, top) if req.use_cache else None
                 if hit is not None:
                     return hit
-                return await self._build(req, tc, cmd, key, entry, log, start, top)
+                result = await self._build(req, tc, cmd, key, entry, log, start, top, progress)
             finally:
                 with contextlib.suppress(OSError):
                     fcntl.flock(lock_fd, fcntl.LOCK_UN)
                 os.close(lock_fd)
+        reg_error = any(p in e for e in result.errors for p in ("uvm_reg", "uvm_mem", "uvm_vreg", "uvm_predict"))
+        if not result.ok and reg_error and req.uvm_subset and any("uvm_pkg_noreg_" in a for a in cmd):
+            # the subset missed something the testbench needs: the whole library, once
+            return await self.compile(req.model_copy(update={"uvm_subset": False}), progress)
+        return result
 
     def _cached(
         self, entry: Path, log: Path, start: float, key: str, cmd: list[str], top: str | None
@@ -308,15 +425,24 @@ class VerilatorAdapter(SimulatorAdapter):
         log: Path,
         start: float,
         top: str | None,
+        progress: StepCallback | None = None,
     ) -> CompileResult:
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=entry.parent))
         try:
             obj = tmp / "obj_dir"
             full = [*cmd, "--Mdir", str(obj), "-o", BINARY_NAME]
             self.compiles += 1
-            outcome = await run_process(full, cwd=req.work_dir, env=tc.env(), stdout_path=log)
+            watcher = asyncio.create_task(_watch_compile(obj, progress)) if progress is not None else None
+            try:
+                outcome = await run_process(full, cwd=req.work_dir, env=tc.env(), stdout_path=log)
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
             text = log.read_text(errors="replace")
             built = obj / BINARY_NAME
+            record_compile(key, req.unit.name, outcome.seconds, outcome.exit_code == 0 and built.is_file())
             if outcome.exit_code != 0 or not built.is_file():
                 errors = relevant_errors(text) or [
                     f"verilator exited with {outcome.exit_code}; see {log}",
@@ -336,6 +462,7 @@ class VerilatorAdapter(SimulatorAdapter):
             shutil.copyfile(log, tmp / "compile.log")
             meta = {
                 "key": key,
+                "probe": req.probe and top is not None,
                 "command": full,
                 "top": top,
                 "unit": req.unit.name,
@@ -389,6 +516,10 @@ class VerilatorAdapter(SimulatorAdapter):
         cov = req.work_dir / f"{stem}.coverage.dat"
         with contextlib.suppress(FileNotFoundError):
             cov.unlink()
+        probe_target: tuple[Path, str] | None = None
+        if _built_with_probe(req.binary):
+            probe_target = new_probe_target(req.work_dir, stem)
+            req = req.model_copy(update={"plusargs": [*req.plusargs, *probe_plusargs(*probe_target)]})
         cmd = self.run_command(req, cov)
         outcome = await run_process(
             cmd,
@@ -409,6 +540,13 @@ class VerilatorAdapter(SimulatorAdapter):
         coverage = None
         if cov.is_file():
             coverage = await asyncio.to_thread(parse_coverage_dat, cov)
+        probe: ProbeReport | None = None
+        probe_error: str | None = "the binary was built without the grader probe"
+        if probe_target is not None:
+            try:
+                probe, probe_error = read_probe(*probe_target), None
+            except ProbeError as exc:
+                probe_error = str(exc)
         return RunResult(
             exit_code=outcome.exit_code,
             timed_out=outcome.timed_out,
@@ -419,4 +557,6 @@ class VerilatorAdapter(SimulatorAdapter):
             health=health,
             coverage=coverage,
             command=cmd,
+            probe=probe,
+            probe_error=probe_error,
         )
