@@ -67,9 +67,7 @@ def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
     return profile, changed
 
 
-def _assemble_task(
-    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path
-) -> Task:
+def _assemble_task(plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path) -> Task:
     test = plan.test
     select = f"+UVM_TESTNAME={test.name}"
     md = meta.metadata
