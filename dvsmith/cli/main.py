@@ -145,6 +145,14 @@ def build(
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder (default: UVM_HOME or PyPI).")] = None,
     no_cache: NoCacheOpt = False,
     log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Log prompt and answer bodies.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace OUT even when it is not empty and not a previous dvsmith build (never the repository, "
+            "DVSMITH_HOME, the current folder or a folder containing them).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
@@ -166,6 +174,7 @@ def build(
             uvm_home=uvm_home,
             use_cache=not no_cache,
             log_bodies=log_bodies,
+            force=force,
             ai_settings=_ai_settings_from_env(),
         )
         with reporter:
