@@ -127,4 +127,6 @@ class BuildReport(_Model):
     static_problems: list[str] = Field(default_factory=list)
     sim: SimSummary | None = None
     compile_units: list[CompileUnit] = Field(default_factory=list)  # as in the profile, paths gym-relative
+    out_replaced: str = ""  # what OUT was before this build: absent|empty|build|forced
+    stale_temps_removed: list[str] = Field(default_factory=list)  # temp folders of dead builds cleaned up
     ok: bool = True
