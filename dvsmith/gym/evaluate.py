@@ -25,12 +25,13 @@ import orjson
 from pydantic import BaseModel, Field
 
 from dvsmith.analysis.profile import CompileUnit
-from dvsmith.errors import UserInputError
+from dvsmith.errors import ToolchainError, UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.allowlist import check_solution, uvm_sources
 from dvsmith.gym.build import load_build, load_task
 from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
 from dvsmith.gym.models import BuildReport, Task
-from dvsmith.gym.solution import MappedSolution, map_solution, report_tampering
+from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
 from dvsmith.paths import cache_dir
@@ -148,7 +149,7 @@ async def evaluate_many(
     mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in zip(tasks, jobs, strict=True)]
     simulator = str(report.options.get("sim") or "verilator")
     ev = _Evaluator(out_dir, report, get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home),
-                    seed=seed, seeds=seeds)  # fmt: skip
+                    seed=seed, seeds=seeds, uvm_home=uvm_home)  # fmt: skip
     reporter(Event("task_start", phase="eval", total=len(jobs)))
     results: list[EvalResult | None] = [ev.screen(t, m) for t, m in zip(tasks, mapped, strict=True)]
     pending = [i for i, r in enumerate(results) if r is None]
@@ -201,8 +202,18 @@ def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
 
 
 class _Evaluator:
-    def __init__(self, out_dir: Path, report: BuildReport, adapter: SimulatorAdapter, *, seed: int, seeds: int):
+    def __init__(
+        self,
+        out_dir: Path,
+        report: BuildReport,
+        adapter: SimulatorAdapter,
+        *,
+        seed: int,
+        seeds: int,
+        uvm_home: Path | None = None,
+    ):
         self.out_dir = out_dir
+        self.uvm_home = uvm_home
         self.report = report
         self.adapter = adapter
         self.seed = seed
@@ -221,14 +232,23 @@ class _Evaluator:
         if not mapped.files:
             result.reasons = ["the solution is empty: it provides none of the files to write"]
             return result
-        tampering = report_tampering(mapped.files, self.out_dir / "oracle" / task.id, task.oracle_files)
-        if tampering:
-            result.reasons = [
-                f"the solution changes how UVM reports or counts errors ({', '.join(tampering)}), "
-                "which the reference test does not do"
-            ]
+        reasons = self.allowlist(task, mapped)
+        if reasons:
+            result.reasons = reasons
             return result
         return None
+
+    def allowlist(self, task: Task, mapped: MappedSolution) -> list[str]:
+        """Why the solution may not be compiled (the language allowlist and the task's structure, see
+        ``dvsmith.gym.allowlist``); empty when it may."""
+        gym = self.out_dir / "gym"
+        try:
+            uvm_src = uvm_sources(self.uvm_home)
+        except ToolchainError as exc:
+            return [f"cannot check the solution without the UVM library: {exc}"]
+        reference = {rel: self.out_dir / "oracle" / task.id / rel for rel in task.oracle_files}
+        report = check_solution(gym, gym_unit(self._unit(task), gym), task, mapped.files, reference, uvm_src)
+        return report.reasons
 
     def _unit(self, task: Task) -> CompileUnit:
         unit = next((u for u in self.report.compile_units if u.name == task.compile_unit), None)
