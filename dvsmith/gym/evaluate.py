@@ -34,8 +34,10 @@ from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
-from dvsmith.paths import cache_dir
-from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, SimulatorAdapter, get_adapter
+from dvsmith.paths import cache_dir, confine
+from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, SimulatorAdapter, get_adapter
+from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.points import Key, load_point_set, read_points_file, summarize_on
 from dvsmith.sim.scoring import score
 
 
@@ -188,6 +190,23 @@ def _with_empty_files(task: Task, files: dict[str, Path], work: Path) -> dict[st
     return out
 
 
+def candidate_coverage(
+    run: RunResult, task: Task, points: dict[Key, frozenset[str]] | None
+) -> CoverageSummary | None:
+    """The run's coverage as it is scored: on the original's points (key and hierarchy, totals from the
+    original) and the task's coverage files. Without a recorded point set (an older build), the run's
+    own points restricted to the coverage files."""
+    if points is not None:
+        if run.coverage_file is None or not run.coverage_file.is_file():
+            return None
+        hits = read_points_file(run.coverage_file, {k[0] for k in points})
+        return summarize_on(hits, points, task.acceptance.coverage_files or None, source=str(run.coverage_file))
+    cov = run.coverage
+    if cov is not None and task.acceptance.coverage_files:
+        cov = cov.restrict(task.acceptance.coverage_files)
+    return cov
+
+
 def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
     """Jobs of the same compile unit, each task at most once per group."""
     groups: list[list[int]] = []
@@ -219,6 +238,7 @@ class _Evaluator:
         self.seed = seed
         self.seeds = seeds
         self.runs = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+        self._point_cache: dict[tuple[str, str], dict[Key, frozenset[str]]] = {}
 
     def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:
         """A final result for a solution rejected without compiling, else None."""
@@ -249,6 +269,21 @@ class _Evaluator:
         reference = {rel: self.out_dir / "oracle" / task.id / rel for rel in task.oracle_files}
         report = check_solution(gym, gym_unit(self._unit(task), gym), task, mapped.files, reference, uvm_src)
         return report.reasons
+
+    def _points(self, task: Task) -> dict[Key, frozenset[str]] | None:
+        """The original's coverage points for the task (from OUT, checked against the sha256 the build
+        recorded), None when the build recorded none. ``ValueError`` when they are gone or changed."""
+        rel = task.acceptance.coverage_points
+        if not rel:
+            return None
+        try:
+            path = confine(self.out_dir, rel)
+        except ValueError:
+            raise ValueError(f"coverage point set {rel!r} is outside the gym's folder") from None
+        key = (str(path), task.acceptance.coverage_points_sha256 or "")
+        if key not in self._point_cache:
+            self._point_cache[key] = load_point_set(path, task.acceptance.coverage_points_sha256).table()
+        return self._point_cache[key]
 
     def _unit(self, task: Task) -> CompileUnit:
         unit = next((u for u in self.report.compile_units if u.name == task.compile_unit), None)
@@ -346,6 +381,11 @@ class _Evaluator:
         if not task.valid:
             result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
         binary = comp.binary
+        try:
+            points = self._points(task)
+        except ValueError as exc:
+            result.reasons = [f"{exc}: rebuild the gym"]
+            return
 
         async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
             async with self.runs:
@@ -353,9 +393,9 @@ class _Evaluator:
                     RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
                                work_dir=work / "run")
                 )
-            cov = run.coverage
-            if cov is not None and task.acceptance.coverage_files:
-                cov = cov.restrict(task.acceptance.coverage_files)
+            cov = candidate_coverage(run, task, points)
+            # the health decision: the log and exit status today (scoring.health_reasons, inside score());
+            # a grader-owned health channel plugs in here
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
             h = run.health
             seed_run = SeedRun(

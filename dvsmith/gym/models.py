@@ -35,6 +35,10 @@ class Acceptance(_Model):
     timeout_s: float = 300.0
     notes: list[str] = Field(default_factory=list)
     require_uvm_finish: bool = False  # the run must end through UVM's own $finish (uvm_root.svh)
+    # the original's coverage points (OUT-relative file, and its sha256): a candidate's coverage counts on
+    # these only (dvsmith.sim.points); None for a build without coverage
+    coverage_points: str | None = None
+    coverage_points_sha256: str | None = None
 
 
 class OracleResult(_Model):
