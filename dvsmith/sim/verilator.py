@@ -397,7 +397,9 @@ class VerilatorAdapter(SimulatorAdapter):
             stdout_path=log,
             stderr_path=err_log,
             timeout_s=req.timeout_s,
+            sandbox_writable=[req.work_dir],
         )
+        # run_process returns once every process the run left is dead: only now are its outputs read
         health = await asyncio.to_thread(
             parse_uvm_log_file,
             log,
@@ -419,4 +421,6 @@ class VerilatorAdapter(SimulatorAdapter):
             health=health,
             coverage=coverage,
             command=cmd,
+            sandbox=outcome.sandbox,
+            leftovers_killed=outcome.leftovers_killed,
         )
