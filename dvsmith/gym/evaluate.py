@@ -58,6 +58,7 @@ class SeedRun(BaseModel):
     sim_time: str | None = None
     wall_s: float = 0.0
     log: str | None = None
+    sandbox: str = "none"  # how the run was confined: bwrap | unshare | none (dvsmith.sim.sandbox)
 
 
 class EvalResult(BaseModel):
@@ -403,7 +404,7 @@ class _Evaluator:
                 uvm_errors=h.uvm_error, uvm_fatals=h.uvm_fatal,
                 started=h.test_started and h.test_name == task.test_name,
                 coverage=cov.as_percent_dict() if cov else {}, sim_time=h.sim_time, wall_s=round(run.wall_s, 3),
-                log=str(run.log),
+                log=str(run.log), sandbox=run.sandbox,
             )  # fmt: skip
             return seed_run, dict(graded.coverage_detail), h.uvm_warning
 
