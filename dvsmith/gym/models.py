@@ -39,6 +39,10 @@ class Acceptance(_Model):
     require_probe: bool = False  # the run must leave the probe's report: counts, phases, test, sequences
     required_sequences: list[str] = Field(default_factory=list)  # must each be started on a sequencer
     min_items_done: int = 0  # sequence items the drivers must finish (1 when the reference's did)
+    # the original's coverage points (OUT-relative file, and its sha256): a candidate's coverage counts on
+    # these only (dvsmith.sim.points); None for a build without coverage
+    coverage_points: str | None = None
+    coverage_points_sha256: str | None = None
 
 
 class OracleResult(_Model):

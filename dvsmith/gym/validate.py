@@ -23,9 +23,12 @@ from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.health import health_from_probe, probe_acceptance
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
+from dvsmith.gym.plan import slug
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
+from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.points import Key, point_set, read_points_file, summarize_on, write_point_set
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
 DEFAULT_RUN_TIMEOUT_S = 300.0
@@ -183,6 +186,7 @@ async def simulate_tasks(
     by_task: dict[str, dict[str, RunResult]] = {}
     for t, kind, res in results:
         by_task.setdefault(t.id, {})[kind] = res
+    point_sets = _write_point_sets(gym_dir.parent, unit_by_name, [(t, r) for t, k, r in results if k == "oracle"])
     for t in tasks:
         runs = by_task.get(t.id)
         if not runs:
@@ -191,12 +195,20 @@ async def simulate_tasks(
         unit = unit_by_name[t.compile_unit or ""]
         cov_files = [f for f in unchanged_files(unit, repo_root, gym_dir) if f not in set(t.files_to_write)]
         oracle_run, nop_run = runs["oracle"], runs["nop"]
-        oracle_cov = oracle_run.coverage.restrict(cov_files) if oracle_run.coverage else None
+        points = point_sets.get(t.compile_unit or "")
+        if points is not None and oracle_run.coverage_file is not None:  # scored on the original's points
+            table = points[2]
+            hits = read_points_file(oracle_run.coverage_file, {k[0] for k in table})
+            oracle_cov: CoverageSummary | None = summarize_on(hits, table, cov_files)
+        else:
+            oracle_cov = oracle_run.coverage.restrict(cov_files) if oracle_run.coverage else None
         acceptance = derive_acceptance(
             oracle_cov, simulator, oracle_health=oracle_run.health, timeout_s=DEFAULT_RUN_TIMEOUT_S
         )
         acceptance.coverage_files = cov_files
         probe_acceptance(acceptance, oracle_run, t)
+        if points is not None:
+            acceptance.coverage_points, acceptance.coverage_points_sha256 = points[0], points[1]
         t.acceptance = acceptance
         o = oracle_result(oracle_run, t.test_name, acceptance)
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}
@@ -234,6 +246,25 @@ class _Window:
 
     def wall(self, kind: str) -> float:
         return self._total.get(kind, 0.0)
+def _write_point_sets(
+    out_dir: Path, units: dict[str, CompileUnit], oracle_runs: list[tuple[Task, RunResult]]
+) -> dict[str, tuple[str, str, dict[Key, frozenset[str]]]]:
+    """The original's coverage points per compile unit (every point of its compile, hit or not, from its
+    oracle runs), written to ``OUT/coverage/<unit>.points.json``: unit -> (OUT-relative path, sha256,
+    table). Eval scores a candidate's coverage on these points only (``dvsmith.sim.points``)."""
+    seen: dict[str, set[tuple[Key, str]]] = {}
+    for task, run in oracle_runs:
+        unit = units.get(task.compile_unit or "")
+        if unit is None or run.coverage_file is None or not run.coverage_file.is_file():
+            continue
+        known = set(unit.files) | set(unit.sources)
+        seen.setdefault(unit.name, set()).update(read_points_file(run.coverage_file, known))
+    out: dict[str, tuple[str, str, dict[Key, frozenset[str]]]] = {}
+    for name, keys in sorted(seen.items()):
+        rel = f"coverage/{slug(name) or 'unit'}.points.json"
+        ps = point_set(keys, name)
+        out[name] = (rel, write_point_set(out_dir / rel, ps), ps.table())
+    return out
 
 
 def _invalid(status: TaskStatus, task: Task, reason: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import time
 from abc import ABC, abstractmethod
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.probe import ProbeReport
+from dvsmith.sim.sandbox import TOKEN_VAR, detect_mode, sweep, wrap
 from dvsmith.sim.uvmlog import LogHealth
 
 SIMULATORS = ("verilator", "questa", "xcelium", "vcs")
@@ -75,6 +77,8 @@ class RunResult(_Model):
     command: list[str] = Field(default_factory=list)
     probe: ProbeReport | None = None  # what the grader probe wrote (None: see probe_error)
     probe_error: str | None = None
+    sandbox: str = "none"  # how the simulator was confined: bwrap | unshare | none
+    leftovers_killed: int = 0  # processes the run left behind, killed before any output was read
 
 
 StepCallback = Callable[[str], None]
@@ -98,6 +102,8 @@ class ProcessOutcome(_Model):
     exit_code: int | None
     timed_out: bool
     seconds: float
+    sandbox: str = "none"  # bwrap | unshare | none (see dvsmith.sim.sandbox)
+    leftovers_killed: int = 0  # processes the command left behind, killed after it exited
 
 
 async def run_process(
@@ -108,12 +114,23 @@ async def run_process(
     stdout_path: Path,
     stderr_path: Path | None = None,
     timeout_s: float | None = None,
+    sandbox_writable: list[Path] | None = None,
 ) -> ProcessOutcome:
-    """Run ``cmd`` in its own process group, output to files; on timeout kill the whole group.
+    """Run ``cmd`` in its own process group (a new session), output to files; on timeout kill the group.
 
+    When the command exits, every process it left (its group, its session, or any process carrying this
+    run's token in its environment) is killed before this returns, so nothing can change the output
+    files afterwards. With ``sandbox_writable``, the command runs in the namespace sandbox the machine
+    allows, with only those folders writable (``dvsmith.sim.sandbox``); the mode is in the outcome.
     With ``stderr_path`` None, standard error goes into the same file as standard output.
     """
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    env = {**env, TOKEN_VAR: token}
+    mode = "none"
+    if sandbox_writable is not None:
+        mode = await asyncio.to_thread(detect_mode)
+        cmd = wrap(cmd, sandbox_writable, mode)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(stdout_path.open("wb"))
@@ -138,9 +155,17 @@ async def run_process(
             _kill_group(proc.pid)
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(proc.wait(), timeout=5)
+            await asyncio.to_thread(sweep, proc.pid, token)
             raise
+        leftovers = await asyncio.to_thread(sweep, proc.pid, token)
     seconds = time.perf_counter() - start
-    return ProcessOutcome(exit_code=None if timed_out else proc.returncode, timed_out=timed_out, seconds=seconds)
+    return ProcessOutcome(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        seconds=seconds,
+        sandbox=mode,
+        leftovers_killed=leftovers,
+    )
 
 
 def _kill_group(pid: int) -> None:

@@ -528,7 +528,9 @@ class VerilatorAdapter(SimulatorAdapter):
             stdout_path=log,
             stderr_path=err_log,
             timeout_s=req.timeout_s,
+            sandbox_writable=[req.work_dir],
         )
+        # run_process returns once every process the run left is dead: only now are its outputs read
         health = await asyncio.to_thread(
             parse_uvm_log_file,
             log,
@@ -559,4 +561,6 @@ class VerilatorAdapter(SimulatorAdapter):
             command=cmd,
             probe=probe,
             probe_error=probe_error,
+            sandbox=outcome.sandbox,
+            leftovers_killed=outcome.leftovers_killed,
         )
