@@ -36,6 +36,7 @@ class CompileRequest(_Model):
     extra_defines: dict[str, str | None] = Field(default_factory=dict)
     jobs: int = 2
     use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
+    coverage_fsm: bool = True  # Verilator: False gives line/toggle/expr/user coverage without FSM coverage
 
 
 class CompileResult(_Model):
@@ -48,6 +49,10 @@ class CompileResult(_Model):
     key: str = ""
     command: list[str] = Field(default_factory=list)
     top: str | None = None
+    tops: list[str] = Field(default_factory=list)  # every top module elaborated
+    coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
+    retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
+    diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
 
 
 class RunRequest(_Model):
