@@ -331,7 +331,7 @@ class _Evaluator:
             async with self.runs:
                 run = await self.adapter.run(
                     RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
-                               work_dir=work / "run")
+                               work_dir=work / "run", plusargs=list(task.plusargs))
                 )
             cov = run.coverage
             if cov is not None and task.acceptance.coverage_files:

@@ -128,6 +128,13 @@ async def simulate_tasks(
                 summary.compile_ok[key] = res.ok
                 if not res.ok:
                     summary.compile_errors[key] = res.errors[:20]
+                    summary.compile_causes[key] = list(res.diagnosis)
+                    summary.compile_diagnosis[key] = [c["message"] for c in res.diagnosis]
+                summary.compile_commands[key] = list(res.command)
+                if res.coverage_flags:
+                    summary.compile_coverage_flags[key] = list(res.coverage_flags)
+                if res.retried_without_fsm:
+                    summary.compile_retried_without_fsm.append(key)
                 summary.compiles += 1
                 summary.compiles_cached += int(res.cached)
                 store[name] = res
@@ -139,10 +146,12 @@ async def simulate_tasks(
             continue
         g, o = gym_bins[t.compile_unit], orig_bins[t.compile_unit]
         if not o.ok or o.binary is None:
-            _invalid(status_by_id[t.id], t, f"the original does not compile: {(o.errors or ['?'])[0]}")
+            why = o.diagnosis[0]["message"] if o.diagnosis else (o.errors or ["?"])[0]
+            _invalid(status_by_id[t.id], t, f"the original does not compile: {why}")
             continue
         if not g.ok or g.binary is None:
-            _invalid(status_by_id[t.id], t, f"the gym does not compile: {(g.errors or ['?'])[0]}")
+            why = g.diagnosis[0]["message"] if g.diagnosis else (g.errors or ["?"])[0]
+            _invalid(status_by_id[t.id], t, f"the gym does not compile: {why}")
             continue
         jobs += [(t, "oracle", o.binary), (t, "nop", g.binary)]
 
@@ -155,7 +164,7 @@ async def simulate_tasks(
             res = await adapter.run(
                 RunRequest(
                     binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
-                    work_dir=logs / kind / task.id,
+                    work_dir=logs / kind / task.id, plusargs=list(task.plusargs),
                 )
             )
         reporter(Event("task_advance", phase="run", advance=1))
@@ -222,6 +231,7 @@ async def revalidate(
     from dvsmith.gym.build import all_tasks, load_build
     from dvsmith.gym.clean import clean_repo
     from dvsmith.gym.plan import plan_tasks
+    from dvsmith.gym.simprep import prepare_original, rewrite_gym
     from dvsmith.gym.static_check import static_check
     from dvsmith.gym.writer import MANIFEST, tree_digest, write_task
 
@@ -245,6 +255,7 @@ async def revalidate(
             (scratch / "gym").mkdir()
             (scratch / "oracle").mkdir()
             cleaning = clean_repo(Path(profile.repo_root), profile, plans, scratch / "gym", scratch / "oracle")
+            rewrite_gym(scratch / "gym", profile)  # the build rewrote the gym the same way
             cleaning.gym_dir, cleaning.oracle_dir = str(gym_dir), str(out_dir / "oracle")
             static = static_check(gym_dir, profile, plans, cleaning)
             expected = tree_digest(scratch / "gym")
@@ -274,8 +285,10 @@ async def revalidate(
         )
     report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
+        prepared = prepare_original(Path(profile.repo_root), profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         report.sim = await simulate_tasks(
-            repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
+            repo_root=Path(prepared.original_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
             units=report.compile_units,
         )
