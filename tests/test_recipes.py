@@ -31,7 +31,8 @@ def test_dry_output_tracks_directories_cd_and_skips_echo(tmp_path: Path) -> None
             "echo xrun -f fake.f",
             "@echo vlog bogus.sv",
             "cd ../build && xrun -64bit -f ../sim/tb.f +incdir+../inc -top tb_top +define+A=1",
-            "vsim -c work.hvl_top work.hdl_top +UVM_TESTNAME=t1 +prog=a.hex",
+            "vsim -c work.hvl_top work.hdl_top \\",
+            "   +UVM_TESTNAME=t1 +prog=a.hex",
             f"make: Leaving directory '{tmp_path}/sim'",
             "vcs -sverilog top.sv",
         ]
@@ -40,6 +41,7 @@ def test_dry_output_tracks_directories_cd_and_skips_echo(tmp_path: Path) -> None
     cmds = makedry.parse_dry_output(out, tmp_path, ".")
     assert [c.words[0] for c in cmds] == ["xrun", "vsim", "vcs"]
     assert [c.cwd for c in cmds] == ["build", "sim", "."]
+    assert cmds[1].words[-1] == "+prog=a.hex"  # the continuation line joined
 
 
 def test_split_commands_keeps_quotes() -> None:

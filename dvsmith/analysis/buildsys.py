@@ -458,8 +458,16 @@ class Scanner:
                 if acc.sources or acc.filelists:
                     groups.setdefault((c.cwd, tuple(acc.filelists), tuple(acc.sources)), []).append((target, c, acc))
         out: list[tuple[str, _Acc, Recipe]] = []
+        # tops named by run commands (vsim work.hvl_top work.hdl_top) of targets that compile nothing
+        run_tops: list[str] = []
+        for _target, accs in per_target:
+            for _c, a in accs:
+                if not (a.sources or a.filelists):
+                    run_tops += [t for t in a.tops if t not in run_tops]
         for (cwd, _fl, _src), members in groups.items():
             targets = {t for t, _, _ in members}
+            if len(groups) == 1:  # one testbench: every target's run commands are its own (make simulate)
+                targets = {t for t, _ in per_target}
             test_of: dict[str, str | None] = {}
             for target, accs in per_target:
                 if target in targets:
@@ -505,6 +513,8 @@ class Scanner:
                 plus = [p for p in dict.fromkeys(run_plus) if p not in recipe.plusargs]
                 if plus:
                     recipe.test_plusargs[test] = plus
+            if not root.tops:
+                root.tops = list(run_tops)
             root.timescale = recipe.timescale
             out.append((cwd, root, recipe))
         return out

@@ -37,7 +37,8 @@ MAX_TARGETS = 24
 _TARGET_WORDS = re.compile(r"(comp|build|elab|run|sim|all|test|regr|vlog|vcs|xrun|qrun|verilat|dsim)", re.I)
 _RULE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-/ ]*?)\s*::?(?![=])(.*)$")
 _DIR_LINE = re.compile(r"^\S*make(?:\[\d+\])?: (Entering|Leaving) directory ['`\"](.*)['\"]\s*$")
-_SKIP_WORDS = {"echo", "printf", "@echo", "true", ":", "mkdir", "rm", "cp", "mv", "ln", "touch", "tee", "cat", "test"}
+_SKIP_WORDS = {"echo", "printf", "@echo", "true", ":", "mkdir", "rm", "cp", "mv", "ln", "touch", "tee", "cat", "test",
+               "vlib", "vmap", "vdel"}  # fmt: skip
 
 
 @dataclass
@@ -178,7 +179,13 @@ def parse_dry_output(text: str, repo: Path, start: str, target: str = "") -> lis
 
     dirs: list[str] = [start]
     out: list[DryCommand] = []
-    for raw in text.splitlines():
+    lines: list[str] = []
+    for raw in text.splitlines():  # make -n prints a recipe's backslash-newline continuations as they are
+        if lines and lines[-1].endswith("\\"):
+            lines[-1] = lines[-1][:-1] + " " + raw.lstrip()
+        else:
+            lines.append(raw)
+    for raw in lines:
         m = _DIR_LINE.match(raw.strip())
         if m:
             if m.group(1) == "Entering":
