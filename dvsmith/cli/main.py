@@ -94,13 +94,21 @@ def ingest(
     name: Annotated[str | None, typer.Option(help="Profile name (default: the folder's name).")] = None,
     no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
+    sim_config: Annotated[
+        Path | None, typer.Option("--sim-config", help="A dvsmith.toml to use instead of the repo root's.")
+    ] = None,
 ) -> None:
     """Analyse a repository with pyslang and store its profile (no AI, no simulator)."""
     from dvsmith.analysis.ingest import ingest as core_ingest
 
     reporter = render.ProgressReporter(quiet=json_out)
     with reporter:
-        profile, stats = _guard(lambda: core_ingest(repo, name=name, use_cache=not no_cache, reporter=reporter))
+        profile, stats = _guard(
+            lambda: core_ingest(
+                repo, name=name, use_cache=not no_cache, reporter=reporter,
+                sim_config=sim_config.resolve() if sim_config else None,
+            )
+        )  # fmt: skip
     if json_out:
         doc = profile.model_dump(mode="json")
         doc["stats"] = stats.model_dump(mode="json")

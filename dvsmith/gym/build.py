@@ -28,6 +28,7 @@ from dvsmith.gym.clean import CleanResult, TaskCleaning, clean_repo
 from dvsmith.gym.models import BuildReport, Task, TaskStatus
 from dvsmith.gym.outdir import check_out, clean_stale_temps, make_temp_dir, swap_into_place
 from dvsmith.gym.plan import TaskPlan, plan_tasks
+from dvsmith.gym.simprep import prepare_original, rewrite_gym, uvm_compat_notes
 from dvsmith.gym.static_check import static_check
 from dvsmith.gym.writer import content_hash, write_manifest, write_task
 from dvsmith.metrics import PhaseTimer
@@ -95,6 +96,7 @@ def _assemble_task(plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning,
         removed_references=[r.model_dump(mode="json") for r in cleaning.removed_references],
         oracle_files=list(cleaning.oracle_files),
         requires=list(cleaning.requires),
+        plusargs=list(test.plusargs),
     )
 
 
@@ -192,11 +194,15 @@ async def _build_into(
         gym_dir.mkdir()
         oracle_dir.mkdir()
         cleaning: CleanResult = clean_repo(repo_root, profile, plans, gym_dir, oracle_dir, reporter=reporter)
+        gym_rewrites = rewrite_gym(gym_dir, profile)  # Verilator compatibility rewrites (simprep)
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
         tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir) for p in plans]
+        unit_files = {u.name: set(u.files) | set(u.sources) for u in profile.compile_units}
         for t in tasks:
+            mine = unit_files.get(t.compile_unit or "", set())
+            t.rewrites = [r.model_dump(mode="json") for r in gym_rewrites if r.file in mine]
             write_task(tmp, t)
 
     reporter(Event("phase_start", phase="validate"))
@@ -240,13 +246,17 @@ async def _build_into(
         tasks=statuses,
         static_problems=list(static.problems),
         compile_units=list(profile.compile_units),
+        uvm_flavours={u.name: u.uvm_flavour for u in profile.compile_units},
+        uvm_compat=uvm_compat_notes(profile),
     )
 
     if opts.sim != "none":
         from dvsmith.gym.validate import simulate_tasks
 
+        prepared = prepare_original(repo_root, profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         sim_summary = await simulate_tasks(
-            repo_root=repo_root,
+            repo_root=Path(prepared.original_root),
             gym_dir=gym_dir,
             profile=profile,
             tasks=tasks,

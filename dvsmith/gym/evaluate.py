@@ -392,13 +392,8 @@ class _Evaluator:
         async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
             async with self.runs:
                 run = await self.adapter.run(
-                    RunRequest(
-                        binary=binary,
-                        test=task.test_name,
-                        seed=s,
-                        timeout_s=task.acceptance.timeout_s,
-                        work_dir=work / "run",
-                    )
+                    RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
+                               work_dir=work / "run", plusargs=list(task.plusargs))
                 )
             cov = candidate_coverage(run, task, points)
             # the health decision: the log and exit status today (scoring.health_reasons, inside score());

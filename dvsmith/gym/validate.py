@@ -140,6 +140,13 @@ async def simulate_tasks(
         summary.compile_ok[key] = res.ok
         if not res.ok:
             summary.compile_errors[key] = res.errors[:20]
+            summary.compile_causes[key] = list(res.diagnosis)
+            summary.compile_diagnosis[key] = [c["message"] for c in res.diagnosis]
+        summary.compile_commands[key] = list(res.command)
+        if res.coverage_flags:
+            summary.compile_coverage_flags[key] = list(res.coverage_flags)
+        if res.retried_without_fsm:
+            summary.compile_retried_without_fsm.append(key)
         summary.compiles += 1
         summary.compiles_cached += int(res.cached)
         reporter(Event("task_advance", phase="compile", advance=1))
@@ -151,7 +158,7 @@ async def simulate_tasks(
                 res = await adapter.run(
                     RunRequest(
                         binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
-                        work_dir=logs / kind / task.id,
+                        work_dir=logs / kind / task.id, plusargs=list(task.plusargs),
                     )
                 )  # fmt: skip
         reporter(Event("task_advance", phase="run", advance=1))
@@ -165,9 +172,10 @@ async def simulate_tasks(
         mine = [t for t in tasks if t.compile_unit == name]
         if not res.ok or res.binary is None:
             what = "original" if label == "original" else "gym"
+            why = res.diagnosis[0]["message"] if res.diagnosis else (res.errors or ["?"])[0]
             for t in mine:
                 compile_failed.add(t.id)
-                _invalid(status_by_id[t.id], t, f"the {what} does not compile: {(res.errors or ['?'])[0]}")
+                _invalid(status_by_id[t.id], t, f"the {what} does not compile: {why}")
             return []
         return list(await asyncio.gather(*(run_one(t, kind, res.binary) for t in mine)))
 
@@ -292,6 +300,7 @@ async def revalidate(
     from dvsmith.gym.build import all_tasks, load_build
     from dvsmith.gym.clean import clean_repo
     from dvsmith.gym.plan import plan_tasks
+    from dvsmith.gym.simprep import prepare_original, rewrite_gym
     from dvsmith.gym.static_check import static_check
     from dvsmith.gym.writer import MANIFEST, tree_digest, write_task
 
@@ -315,6 +324,7 @@ async def revalidate(
             (scratch / "gym").mkdir()
             (scratch / "oracle").mkdir()
             cleaning = clean_repo(Path(profile.repo_root), profile, plans, scratch / "gym", scratch / "oracle")
+            rewrite_gym(scratch / "gym", profile)  # the build rewrote the gym the same way
             cleaning.gym_dir, cleaning.oracle_dir = str(gym_dir), str(out_dir / "oracle")
             static = static_check(gym_dir, profile, plans, cleaning)
             expected = tree_digest(scratch / "gym")
@@ -348,17 +358,11 @@ async def revalidate(
         )
     report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
+        prepared = prepare_original(Path(profile.repo_root), profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         report.sim = await simulate_tasks(
-            repo_root=Path(profile.repo_root),
-            gym_dir=gym_dir,
-            profile=profile,
-            tasks=tasks,
-            statuses=statuses,
-            simulator=sim,
-            uvm_home=uvm_home,
-            timer=timer,
-            reporter=reporter,
-            logs_dir=out_dir / "logs",
+            repo_root=Path(prepared.original_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
+            simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
             units=report.compile_units,
         )
         for t in tasks:

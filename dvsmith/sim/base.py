@@ -42,6 +42,7 @@ class CompileRequest(_Model):
     use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
     probe: bool = True  # compile dvsmith's grader probe in (sim/probe.py); health then comes from it
     uvm_subset: bool = True  # UVM without its register layer when the testbench never names it (sim/uvmpkg.py)
+    coverage_fsm: bool = True  # Verilator: False gives line/toggle/expr/user coverage without FSM coverage
 
 
 class CompileResult(_Model):
@@ -54,6 +55,10 @@ class CompileResult(_Model):
     key: str = ""
     command: list[str] = Field(default_factory=list)
     top: str | None = None
+    tops: list[str] = Field(default_factory=list)  # every top module elaborated
+    coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
+    retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
+    diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
 
 
 class RunRequest(_Model):

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import time
@@ -44,6 +45,7 @@ from dvsmith.sim.base import (
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
+from dvsmith.sim.diagnose import internal_error
 from dvsmith.sim.probe import (
     ProbeError,
     ProbeReport,
@@ -211,6 +213,19 @@ def find_uvm_top(sources: list[Path]) -> str | None:
     return None
 
 
+def coverage_flags(fsm: bool = True) -> list[str]:
+    """``--coverage`` (line, toggle, expression, user and FSM coverage), or everything but FSM coverage:
+    the fallback when Verilator fails internally with FSM coverage on."""
+    if fsm:
+        return ["--coverage"]
+    return ["--coverage-line", "--coverage-toggle", "--coverage-expr", "--coverage-user"]
+
+
+def command_header(cmd: list[str], cwd: Path) -> str:
+    """The first lines of every compile log: the exact command and the folder it ran in."""
+    return f"# dvsmith: cd {shlex.quote(str(cwd))}\n# dvsmith: {shlex.join(cmd)}\n"
+
+
 def relevant_errors(log_text: str) -> list[str]:
     """The lines of a compile log that say what went wrong (Verilator, g++, make, ld)."""
     out: list[str] = []
@@ -221,6 +236,20 @@ def relevant_errors(log_text: str) -> list[str]:
             if len(out) >= _MAX_ERRORS:
                 break
     return out
+
+
+def _diagnose(log_text: str, repo_root: Path) -> list[dict]:
+    from dvsmith.sim.diagnose import diagnose
+
+    root = repo_root.resolve()
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel = Path(dirpath).relative_to(root).as_posix()
+        files += [n if rel == "." else f"{rel}/{n}" for n in filenames if n.endswith(INCLUDE_EXTS)]
+        if len(files) > 50_000:
+            break
+    return [c.model_dump(mode="json") for c in diagnose(log_text, roots=[str(root)], repo_files=files).causes]
 
 
 class VerilatorAdapter(SimulatorAdapter):
@@ -258,14 +287,30 @@ class VerilatorAdapter(SimulatorAdapter):
         return path
 
     def build_command(self, req: CompileRequest, tc: Toolchain) -> tuple[list[str], list[Path], str | None]:
-        """(verilator arguments without ``--Mdir``/``-o``, the unit's source paths, the top module).
+        """(verilator arguments without ``--Mdir``/``-o``, the unit's source paths, the first top module).
+
+        The repo's recipe is reproduced: includes resolve the way the original simulator resolves them
+        (the folder the flow runs in, then the ``+incdir+`` folders, then the including files' folders);
+        its ``-timescale``; every top module (one: ``--top-module``; several: all kept as tops, MULTITOP
+        off). A UVM 1.1/1.2 unit compiles with ``UVM_ENABLE_DEPRECATED_API`` and, when it uses what 2017
+        dropped, dvsmith's compatibility package right after ``uvm_pkg.sv``.
 
         Raises ``ValueError`` when a unit path escapes the repository."""
+        from dvsmith.analysis import uvm_flavour
+
         root = req.repo_root.resolve()
         unit = req.unit
         sources = [paths.confine(root, s) for s in unit.sources]
-        incdirs = [paths.confine(root, d) for d in unit.incdirs]
-        top = unit.top_modules[0] if unit.top_modules else find_uvm_top(sources)
+        recipe = unit.recipe
+        incdir_rels: list[str] = []
+        if recipe is not None and (recipe.source == "make-dry-run" or recipe.run_dir != "."):
+            incdir_rels.append(recipe.run_dir)  # the original tool's working directory comes first
+        for d in [*unit.incdirs, *unit.include_dirs_last]:
+            if d not in incdir_rels:
+                incdir_rels.append(d)
+        incdirs = [root if d in (".", "") else paths.confine(root, d) for d in incdir_rels]
+        tops = list(unit.top_modules) or ([t] if (t := find_uvm_top(sources)) else [])
+        top = tops[0] if tops else None
         uvm = tc.uvm_home
         cmd: list[str] = [
             str(tc.verilator.executable),
@@ -277,19 +322,29 @@ class VerilatorAdapter(SimulatorAdapter):
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
         defines = {**unit.defines, **req.extra_defines}
+        defines.pop("UVM_NO_DPI", None)
+        if unit.uvm_flavour != "2017":
+            defines.setdefault(uvm_flavour.DEPRECATED_DEFINE, None)
         for name in sorted(defines):
             value = defines[name]
             cmd.append(f"+define+{name}" if value is None else f"+define+{name}={value}")
         cmd += [f"+incdir+{d}" for d in incdirs]
+        if recipe is not None and recipe.timescale:
+            cmd += ["--timescale", recipe.timescale.replace(" ", "")]
         if req.coverage:
-            cmd += ["--coverage", str(self._coverage_config(tc))]
+            cmd += coverage_flags(req.coverage_fsm)
+            cmd.append(str(self._coverage_config(tc)))
         register_layer = not req.uvm_subset or uses_register_layer(self._unit_files(root, unit, sources))
         cmd.append(str(uvm_package(uvm, register_layer=register_layer)))
+        if unit.uvm_flavour != "2017" and uvm_flavour.needs_compat(unit.uvm_uses):
+            cmd.append(str(uvm_flavour.COMPAT_FILE))
         cmd += [str(s) for s in sources]
-        if top and req.probe:
-            cmd += [str(probe_source()), str(bind_source(top))]  # the grader's own channel (sim/probe.py)
-        if top:
-            cmd += ["--top-module", top]
+        if tops and req.probe:
+            cmd += [str(probe_source()), str(bind_source(tops[0]))]  # the grader's own channel (sim/probe.py)
+        if len(tops) == 1:
+            cmd += ["--top-module", tops[0]]
+        elif len(tops) > 1:
+            cmd.append("-Wno-MULTITOP")  # every top the repo elaborates (hdl_top + hvl_top) stays a top
         cmd += ["-CFLAGS", f"-std=c++20 -fcoroutines {req.opt}".strip()]
         cmd += ["-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include"]
         if tc.ccache is not None:
@@ -353,6 +408,24 @@ class VerilatorAdapter(SimulatorAdapter):
         return h.hexdigest()
 
     async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile once; when Verilator fails internally with FSM coverage on, build again without it.
+        A failed compile carries its diagnosis (one cause per class, ``dvsmith.sim.diagnose``)."""
+        res = await self._compile_once(req, progress)
+        if not res.ok and req.coverage and req.coverage_fsm and res.log.is_file():
+            first = res.log.read_text(errors="replace")
+            if internal_error(first):
+                paths.atomic_write_text(req.work_dir / "compile.with-fsm.log", first)
+                res = await self._compile_once(req.model_copy(update={"coverage_fsm": False}), progress)
+                res.retried_without_fsm = True
+        res.tops = list(req.unit.top_modules) or ([res.top] if res.top else [])
+        if req.coverage:
+            res.coverage_flags = coverage_flags(req.coverage_fsm and not res.retried_without_fsm)
+        if not res.ok and res.log.is_file():
+            text = res.log.read_text(errors="replace")
+            res.diagnosis = await asyncio.to_thread(_diagnose, text, req.repo_root)
+        return res
+
+    async def _compile_once(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
         tc = await asyncio.to_thread(self.toolchain)
         req.work_dir.mkdir(parents=True, exist_ok=True)
         log = req.work_dir / "compile.log"
@@ -390,7 +463,7 @@ class VerilatorAdapter(SimulatorAdapter):
         reg_error = any(p in e for e in result.errors for p in ("uvm_reg", "uvm_mem", "uvm_vreg", "uvm_predict"))
         if not result.ok and reg_error and req.uvm_subset and any("uvm_pkg_noreg_" in a for a in cmd):
             # the subset missed something the testbench needs: the whole library, once
-            return await self.compile(req.model_copy(update={"uvm_subset": False}), progress)
+            return await self._compile_once(req.model_copy(update={"uvm_subset": False}), progress)
         return result
 
     def _cached(
@@ -401,7 +474,8 @@ class VerilatorAdapter(SimulatorAdapter):
             return None
         cached_log = entry / "compile.log"
         text = cached_log.read_text(errors="replace") if cached_log.is_file() else ""
-        paths.atomic_write_text(log, f"# dvsmith: compile cache hit {key}\n{text}")
+        body = text if text.startswith("# dvsmith: cd ") else command_header(cmd, log.parent) + text
+        paths.atomic_write_text(log, f"{body}# dvsmith: compile cache hit {key}\n")
         self.cache_hits += 1
         return CompileResult(
             ok=True,
@@ -440,7 +514,8 @@ class VerilatorAdapter(SimulatorAdapter):
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watcher
-            text = log.read_text(errors="replace")
+            text = command_header(full, req.work_dir) + log.read_text(errors="replace")
+            paths.atomic_write_text(log, text)
             built = obj / BINARY_NAME
             record_compile(key, req.unit.name, outcome.seconds, outcome.exit_code == 0 and built.is_file())
             if outcome.exit_code != 0 or not built.is_file():
