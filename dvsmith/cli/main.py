@@ -26,11 +26,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 profiles_app = typer.Typer(help="List, show and remove ingested profiles.", no_args_is_help=True)
-cache_app = typer.Typer(
-    help="Inspect or clear dvsmith's caches (parse, AI answers, compiled simulators).", no_args_is_help=True
-)
+cache_app = typer.Typer(help="Inspect or clear dvsmith's caches (parse, AI answers, compiled simulators).",
+                        no_args_is_help=True)
+export_app = typer.Typer(help="Export a gym for agent harnesses and trainers (Harbor tasks, a JSONL dataset).",
+                         no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(cache_app, name="cache")
+app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
@@ -314,6 +316,51 @@ def eval_cmd(
             if r.log:
                 c.print(f"  log: {r.log}")
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+# ---------------------------------------------------------------------------------------------- export
+@export_app.command("harbor")
+def export_harbor_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to write one Harbor task folder per valid task into.")],
+    org: Annotated[str, typer.Option(help="Organisation of the Harbor task names (ORG/PROFILE.TASK).")] = "dvsmith",
+    wheel: Annotated[
+        Path | None, typer.Option(help="Install dvsmith from this wheel in the image (default: PyPI, this version).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write Harbor 0.26 task folders: instruction.md, task.toml, environment/, tests/test.sh, solution/."""
+    from dvsmith.export.harbor import HarborOptions, export_harbor
+
+    result = _guard(lambda: export_harbor(out_dir, dest, HarborOptions(org=org, dvsmith_wheel=wheel)))
+    if json_out:
+        render.print_json(result.model_dump(mode="json"))
+        return
+    for w in result.warnings:
+        render.warn_line(w)
+    for tid, why in result.skipped.items():
+        render.warn_line(f"skipped invalid task {tid}: {why}")
+    render.err_console.print(f"[bold green]exported[/] {len(result.tasks)} Harbor task(s) → {result.dest}")
+
+
+@export_app.command("jsonl")
+def export_jsonl_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    file: Annotated[Path, typer.Argument(help="The JSON Lines file to write.")],
+    with_oracle: Annotated[bool, typer.Option("--with-oracle", help="Add the reference files (oracle).")] = False,
+    include_invalid: Annotated[bool, typer.Option("--include-invalid", help="Also export invalid tasks.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write one JSON line per task (id, instruction, files_to_write, test_select, difficulty, ...)."""
+    from dvsmith.export.jsonl import export_jsonl
+
+    result = _guard(lambda: export_jsonl(out_dir, file, with_oracle=with_oracle, include_invalid=include_invalid))
+    if json_out:
+        render.print_json(result.model_dump(mode="json"))
+        return
+    for tid, why in result.skipped.items():
+        render.warn_line(f"skipped invalid task {tid}: {why}")
+    render.err_console.print(f"[bold green]exported[/] {result.lines} task(s) → {result.file}")
 
 
 # -------------------------------------------------------------------------------------------- profiles
