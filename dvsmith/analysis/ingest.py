@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import multiprocessing
 import os
 import posixpath
@@ -14,16 +15,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
-import pyslang
 from pydantic import BaseModel
 
 from dvsmith import paths
-from dvsmith.analysis import parse as sv
+from dvsmith.analysis import limits
 from dvsmith.analysis.buildsys import SV_EXTS, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
+from dvsmith.analysis.limits import FACTS_VERSION
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.recipe import finish_units
 from dvsmith.analysis.simconfig import load_sim_config
@@ -31,7 +33,15 @@ from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 
-ANALYSIS_VERSION = f"facts{sv.FACTS_VERSION}-prelude{PRELUDE_VERSION}-pyslang{pyslang.__version__}"
+ANALYSIS_VERSION = f"facts{FACTS_VERSION}-prelude{PRELUDE_VERSION}-pyslang{importlib.metadata.version('pyslang')}"
+
+
+def _sv() -> ModuleType:
+    """The parser module, imported on first use: pyslang loads only when a file must be parsed, so a warm
+    ingest (every file from the cache) never pays for it."""
+    from dvsmith.analysis import parse
+
+    return parse
 CACHE_FORMAT = 1
 SKIP_DIRS = {
     "node_modules",
@@ -210,7 +220,7 @@ _JOB_TABLE: dict[str, str] = {}
 
 def _parse_one(item: tuple[str, bytes]) -> tuple[str, dict]:
     rel, data = item
-    return rel, sv.parse_bytes(data, _JOB_DEFINES, _JOB_TABLE)
+    return rel, _sv().parse_bytes(data, _JOB_DEFINES, _JOB_TABLE)
 
 
 def _parse_many(
@@ -358,12 +368,13 @@ def analyze_repo(
             hits[e.rel] = rec
             continue
         try:
-            data = e.path.read_bytes() if e.size <= sv.MAX_FILE_BYTES else b""
+            data = e.path.read_bytes() if e.size <= limits.MAX_FILE_BYTES else b""
         except OSError as exc:
             read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
             continue
-        if e.size > sv.MAX_FILE_BYTES:
-            facts = sv.skipped_facts(paths.sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes")
+        if e.size > limits.MAX_FILE_BYTES:
+            why = f"file skipped: larger than {limits.MAX_FILE_BYTES} bytes"
+            facts = _sv().skipped_facts(paths.sha256_file(e.path), why)
             hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
             continue
         if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
@@ -372,7 +383,7 @@ def analyze_repo(
         todo.append((e.rel, data))
     # the repo's own macros, for files that use a macro they do not define
     table: dict[str, str] = {}
-    fresh_defs = {rel: sv.scan_macro_defs(data) for rel, data in todo}
+    fresh_defs = {rel: _sv().scan_macro_defs(data) for rel, data in todo}
     for rel in sorted(set(hits) | set(fresh_defs)):
         defs = fresh_defs[rel] if rel in fresh_defs else hits[rel]["facts"].get("macro_defs", {})
         for k, v in defs.items():
