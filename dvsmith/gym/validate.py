@@ -98,7 +98,9 @@ async def simulate_tasks(
     if callable(toolchain):
         tc = await asyncio.to_thread(toolchain)
         summary.tool_versions = {
-            "verilator": tc.verilator.version, "uvm_home": str(tc.uvm_home), "g++": tc.gxx_version,
+            "verilator": tc.verilator.version,
+            "uvm_home": str(tc.uvm_home),
+            "g++": tc.gxx_version,
             "ccache": "yes" if tc.ccache else "no",
         }
 
@@ -154,7 +156,10 @@ async def simulate_tasks(
         async with workers:
             res = await adapter.run(
                 RunRequest(
-                    binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
+                    binary=binary,
+                    test=task.test_name,
+                    seed=1,
+                    timeout_s=DEFAULT_RUN_TIMEOUT_S,
                     work_dir=logs / kind / task.id,
                 )
             )
@@ -204,6 +209,19 @@ def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
     task.invalid_reason = task.invalid_reason or reason
 
 
+def _read_manifest(path: Path) -> dict[str, str]:
+    """The gym's recorded checksums; a damaged file is bad input (exit 2), not a crash."""
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"corrupt {path.name} in {path.parent}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise UserInputError(f"corrupt {path.name} in {path.parent}: not a map of file -> checksum")
+    return data
+
+
 async def revalidate(
     out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter
 ) -> BuildReport:
@@ -214,8 +232,6 @@ async def revalidate(
     """
     import shutil
     import tempfile
-
-    import orjson
 
     from dvsmith.analysis.ingest import refresh_profile
     from dvsmith.analysis.store import load_profile
@@ -252,10 +268,10 @@ async def revalidate(
             shutil.rmtree(scratch, ignore_errors=True)
         now = tree_digest(gym_dir)
         manifest_path = out_dir / MANIFEST
-        recorded = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else None
+        recorded = _read_manifest(manifest_path) if manifest_path.is_file() else None
         if recorded is None:
             global_problems.append(f"no {MANIFEST}: the gym's checksums are unknown")
-        elif (changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))):
+        elif changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k)):
             global_problems.append(f"gym/ changed since the build: {', '.join(changed[:5])}")
         if expected != now:
             stale = sorted(k for k in set(expected) | set(now) if expected.get(k) != now.get(k))
@@ -267,16 +283,28 @@ async def revalidate(
         task_problems = list(st.problems) if st else [f"test {t.test_name} is no longer a task of the profile"]
         statuses.append(
             TaskStatus(
-                id=t.id, test_name=t.test_name, metadata_source=t.metadata_source,
-                static_ok=not task_problems, static_problems=task_problems, valid=not task_problems,
+                id=t.id,
+                test_name=t.test_name,
+                metadata_source=t.metadata_source,
+                static_ok=not task_problems,
+                static_problems=task_problems,
+                valid=not task_problems,
                 invalid_reason=("static: " + task_problems[0]) if task_problems else None,
             )
         )
     report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
         report.sim = await simulate_tasks(
-            repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
-            simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
+            repo_root=Path(profile.repo_root),
+            gym_dir=gym_dir,
+            profile=profile,
+            tasks=tasks,
+            statuses=statuses,
+            simulator=sim,
+            uvm_home=uvm_home,
+            timer=timer,
+            reporter=reporter,
+            logs_dir=out_dir / "logs",
             units=report.compile_units,
         )
         for t in tasks:
