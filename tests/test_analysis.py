@@ -10,7 +10,7 @@ import pytest
 
 from dvsmith import paths
 from dvsmith.analysis import ingest as ing
-from dvsmith.analysis import limits
+from dvsmith.analysis import limits, store
 from dvsmith.analysis import parse as sv
 from dvsmith.analysis.ingest import analyze_repo, ingest, refresh_profile
 from dvsmith.analysis.profile import Profile
@@ -611,7 +611,7 @@ def test_store_roundtrip_and_refresh(tmp_path: Path) -> None:
         remove_profile("second")
     # corrupt and repo gone: a clear error
     path.write_bytes(b"{}")
-    save_profile_path = paths.profiles_dir() / "index.json"
+    save_profile_path = paths.profiles_dir() / store.INDEX_NAME
     index = orjson.loads(save_profile_path.read_bytes())
     index["profiles"]["first"]["repo_root"] = str(tmp_path / "gone")
     save_profile_path.write_bytes(orjson.dumps(index))

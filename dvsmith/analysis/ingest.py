@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from dvsmith import paths
 from dvsmith.analysis import limits
@@ -91,7 +91,11 @@ def _check_repo(repo: Path) -> Path:
 
 
 def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
-    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut."""
+    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut.
+
+    A symlink is followed only when it leads to a file or folder inside the repo; one that leads out of
+    it (``ln -s /usr usr``) is not read at all and is recorded as a diagnostic, as the gym leaves it out.
+    """
     out: list[_Entry] = []
     diags: list[Diagnostic] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -100,6 +104,7 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
         seen_dirs.add((st.st_dev, st.st_ino))
     except OSError as exc:
         raise UserInputError(f"cannot read {repo}: {exc.strerror}") from exc
+    root = repo.resolve()
     stack: list[tuple[Path, str]] = [(repo, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -112,6 +117,12 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
         for e in entries:
             rel = f"{prefix}{e.name}"
             try:
+                if e.is_symlink():
+                    problem = _link_problem(Path(e.path), root)
+                    if problem:
+                        if not e.name.startswith("."):
+                            diags.append(Diagnostic(file=rel, message=problem))
+                        continue
                 if e.is_dir():
                     if e.name.startswith(".") or e.name in SKIP_DIRS:
                         continue
@@ -132,6 +143,19 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
                 diags.append(Diagnostic(file=rel, message=f"not readable: {exc.strerror}"))
         stack.extend(reversed(subdirs))
     return out, diags
+
+
+def _link_problem(link: Path, repo: Path) -> str | None:
+    """Why a symlink under the repo is not followed (None: it stays inside the repo and is followed)."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return "broken symlink"
+    except (OSError, RuntimeError):
+        return "symlink loop"
+    if target != repo and repo not in target.parents:
+        return "symlink leads outside the repository: not followed"
+    return None
 
 
 def vendored_uvm_dirs(entries: list[_Entry]) -> list[str]:
@@ -180,7 +204,58 @@ def _load_cache(repo: Path, ctx: str, reporter: Reporter) -> dict[str, dict]:
         return {}
     if data.get("ctx") != ctx or data.get("repo") != str(repo):
         return {}
-    return data["files"]
+    files = {rel: rec for rel, rec in data["files"].items() if isinstance(rel, str) and _valid_record(rec)}
+    bad = len(data["files"]) - len(files)
+    if bad:
+        reporter(
+            Event("warning", message=f"parse cache {path.name}: {bad} malformed record(s) ignored; re-parsing them")
+        )
+    return files
+
+
+#: the top-level shape of a file's facts (what parse.parse_bytes returns); list items are objects
+_FACT_SHAPE: dict[str, type] = {
+    "sha256": str,
+    "diagnostics": list,
+    "macro_defs": dict,
+    "repo_macros_used": dict,
+    "unknown_macros": list,
+    "classes": list,
+    "externs": list,
+    "covergroups": list,
+    "packages": list,
+    "modules": list,
+    "imports": list,
+    "includes": list,
+}
+_ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "classes": ("name", "line", "base"),
+    "externs": (),
+    "covergroups": (),
+    "packages": (),
+    "modules": (),
+    "diagnostics": ("line", "message"),
+    "includes": ("path",),
+}
+
+
+def _valid_record(rec: Any) -> bool:
+    """A parse-cache record as :func:`analyze_repo` writes it (a hand-edited or damaged one is not)."""
+    if not isinstance(rec, dict):
+        return False
+    if any(type(rec.get(k)) is not int for k in ("size", "mtime_ns")) or not isinstance(rec.get("sha256"), str):
+        return False
+    facts = rec.get("facts")
+    if not isinstance(facts, dict) or facts.get("sha256") != rec["sha256"]:
+        return False
+    for key, kind in _FACT_SHAPE.items():
+        value = facts.get(key)
+        if not isinstance(value, kind):
+            return False
+        needs = _ITEM_KEYS.get(key)
+        if needs is not None and not all(isinstance(i, dict) and all(k in i for k in needs) for i in value):
+            return False
+    return True
 
 
 def _save_cache(repo: Path, ctx: str, files: dict[str, dict]) -> None:
@@ -332,8 +407,31 @@ def analyze_repo(
 
     ``use_cache=False`` parses every file and rebuilds the cache; ``write_cache=False`` leaves the cache
     alone (for scratch folders such as a gym being checked); ``require_tests=False`` accepts a repo
-    with no test.
+    with no test. Cached facts that pass the record check but still cannot be used (damaged deeper
+    down) are dropped with a warning and every file is parsed again.
     """
+    kwargs: dict[str, Any] = {
+        "name": name, "reporter": reporter, "require_tests": require_tests, "sim_config": sim_config,
+    }
+    if not use_cache:
+        return _analyze_repo(repo, use_cache=False, write_cache=write_cache, **kwargs)
+    try:
+        return _analyze_repo(repo, use_cache=True, write_cache=write_cache, **kwargs)
+    except (KeyError, TypeError, AttributeError, IndexError, ValidationError) as exc:
+        reporter(Event("warning", message=f"parse cache unusable ({type(exc).__name__}); re-parsing every file"))
+        return _analyze_repo(repo, use_cache=False, write_cache=write_cache, **kwargs)
+
+
+def _analyze_repo(
+    repo: Path,
+    *,
+    name: str | None,
+    use_cache: bool,
+    reporter: Reporter,
+    require_tests: bool,
+    write_cache: bool,
+    sim_config: Path | None = None,
+) -> tuple[Profile, IngestStats]:
     t0 = time.perf_counter()
     repo = _check_repo(repo)
     cfg, cfg_path = load_sim_config(repo, sim_config)

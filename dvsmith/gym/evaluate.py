@@ -245,6 +245,10 @@ class _Evaluator:
     def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:
         """A final result for a solution rejected without compiling, else None."""
         result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed)
+        if mapped.symlinks:
+            result.reasons = [f"the solution file {p} is a symlink: a solution holds regular files only"
+                              for p in sorted(mapped.symlinks)]  # fmt: skip
+            return result
         if mapped.protected_edits:
             result.protected_edits = sorted(mapped.protected_edits)
             result.reasons = [
