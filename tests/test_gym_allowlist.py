@@ -205,6 +205,11 @@ def test_a_construct_the_reference_uses_is_allowed(gyms: dict[str, Path], uvm: P
         ("`systemc_header\n#include <cstdlib>\n`systemc_header_end\n", "`systemc_header inserts C++ into the model"),
         ("typedef int my_own_t;\n", "declaration of typedef my_own_t is not declared by the reference"),
         ("class fake_scoreboard extends uvm_scoreboard; endclass\n", "declaration of class fake_scoreboard"),
+        (
+            "`ifdef SOME_TOOL_ONLY\nendpackage\nmodule spy; endmodule\npackage p2;\n`endif\n",
+            "module declares a design module",
+        ),
+        ("function void poke(); $root.tb_top.dut.count = 0; endfunction\n", "$root reaches into the design"),
     ],
 )
 def test_more_constructs_are_refused(edit: str, want: str, gyms: dict[str, Path], uvm: Path, tmp_path: Path) -> None:
