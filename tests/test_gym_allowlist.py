@@ -111,7 +111,7 @@ def _check(out: Path, task: Task, files: dict[str, Path], uvm: Path) -> list[str
 def test_redteam_attack_is_refused_before_compiling(attack: str, gyms: dict[str, Path], uvm: Path) -> None:
     out = gyms["b_single_file"]
     task = load_task(out, "overflow_test")
-    reasons = _screen(out, task, [REDTEAM / attack / SOLUTION], uvm)
+    reasons = _screen(out, task, [REDTEAM / attack], uvm)  # a folder laid out like gym/, as the README says
     assert reasons, f"{attack} was let through to the compiler"
     for want in ATTACKS[attack]:
         assert any(want in r for r in reasons), f"{attack}: no reason {want!r} in {reasons}"
@@ -210,6 +210,7 @@ def test_a_construct_the_reference_uses_is_allowed(gyms: dict[str, Path], uvm: P
             "module declares a design module",
         ),
         ("function void poke(); $root.tb_top.dut.count = 0; endfunction\n", "$root reaches into the design"),
+        ("function void broken(; endfunction\n", "syntax error (ExpectedToken) cannot be read by the checker"),
     ],
 )
 def test_more_constructs_are_refused(edit: str, want: str, gyms: dict[str, Path], uvm: Path, tmp_path: Path) -> None:

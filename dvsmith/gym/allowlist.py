@@ -238,7 +238,10 @@ class _Context:
 
     def origin(self, tok: Any) -> tuple[bool, str, int]:
         """Is ``tok`` spelled by the solution, in which file, at which (physical) line."""
-        loc = self.sm.getFullyOriginalLoc(tok.location)
+        return self.origin_of(tok.location)
+
+    def origin_of(self, location: Any) -> tuple[bool, str, int]:
+        loc = self.sm.getFullyOriginalLoc(location)
         mine, name, starts = self.info(loc)
         return mine, name, _line_of(starts, loc.offset)
 
@@ -503,6 +506,14 @@ def _parse_unit(
                              tok.kind.name, prev, file, line, scan)  # fmt: skip
         prev = tok.rawText
     _walk(tree.root, (), False, ctx, scan)
+    for diag in tree.diagnostics:  # what pyslang could not read may hide a construct from this check
+        if not diag.isError() or not diag.location.buffer:
+            continue
+        mine, file, line = ctx.origin_of(diag.location)
+        if mine:
+            code = str(diag.code).rsplit("(", 1)[-1].rstrip(")")
+            scan.add(Violation(what=f"syntax error ({code})", file=file, line=line,
+                               why="cannot be read by the checker, so it is not compiled"))  # fmt: skip
     for rel in sorted(authored):
         if rel in overlay:
             _scan_raw(overlay[rel], rel, scan)
