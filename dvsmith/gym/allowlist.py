@@ -209,7 +209,7 @@ class _Context:
         self.uvm_src = uvm_src
         self.authored = authored
         self._by_buffer: dict[int, tuple[bool, str, list[int]]] = {}
-        self.foreign: dict[str, int] = {}  # files outside gym/UVM that were included -> buffer id
+        self.foreign: set[str] = set()  # files outside the gym and the UVM library that were read
 
     def info(self, loc: Any) -> tuple[bool, str, list[int]]:
         """(the solution's?, display name, line starts) of the buffer holding ``loc``."""
@@ -233,7 +233,7 @@ class _Context:
         if self.uvm_src is not None and full.is_relative_to(self.uvm_src):
             return False, full.as_posix()
         name = full.as_posix() or "<unknown>"
-        self.foreign.setdefault(name, 0)
+        self.foreign.add(name)
         return True, name
 
     def origin(self, tok: Any) -> tuple[bool, str, int]:
