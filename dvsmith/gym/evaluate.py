@@ -30,6 +30,7 @@ from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.allowlist import check_solution, uvm_sources
 from dvsmith.gym.build import load_build, load_task
 from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
+from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
@@ -107,7 +108,7 @@ def read_batch(path: Path) -> list[EvalJob]:
             sols = [sol] if isinstance(sol, str) else list(sol)
             jobs.append(EvalJob(task=str(doc["task"]), solution=[(path.parent / s) for s in sols]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise UserInputError(f"{path}:{n}: not a {{\"task\", \"solution\"}} JSON line ({exc})") from None
+            raise UserInputError(f'{path}:{n}: not a {{"task", "solution"}} JSON line ({exc})') from None
     return jobs
 
 
@@ -393,12 +394,13 @@ class _Evaluator:
             async with self.runs:
                 run = await self.adapter.run(
                     RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
-                               work_dir=work / "run")
+                               work_dir=work / "run", plusargs=list(task.plusargs))
                 )
             cov = candidate_coverage(run, task, points)
             # the health decision: the log and exit status today (scoring.health_reasons, inside score());
             # a grader-owned health channel plugs in here
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
+            graded = apply_probe(graded, run, task.acceptance, task.test_name)
             h = run.health
             seed_run = SeedRun(
                 seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,

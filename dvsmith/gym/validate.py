@@ -12,13 +12,16 @@ left byte-identical to the original, minus the task's own files to write (``Acce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.health import health_from_probe, probe_acceptance
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
 from dvsmith.gym.plan import slug
 from dvsmith.metrics import PhaseTimer
@@ -60,7 +63,9 @@ def unchanged_files(unit: CompileUnit, repo_root: Path, gym_dir: Path) -> list[s
 
 def oracle_result(run: RunResult, test: str, acceptance: Acceptance | None = None) -> OracleResult:
     h = run.health
-    reasons = health_reasons(h, acceptance or Acceptance(), test, exit_code=run.exit_code)
+    acc = acceptance or Acceptance()
+    reasons = health_from_probe(run, acc, test)
+    reasons += [r for r in health_reasons(h, acc, test, exit_code=run.exit_code) if r not in reasons]
     return OracleResult(
         passed=not reasons,
         reason="; ".join(reasons),
@@ -101,7 +106,9 @@ async def simulate_tasks(
     if callable(toolchain):
         tc = await asyncio.to_thread(toolchain)
         summary.tool_versions = {
-            "verilator": tc.verilator.version, "uvm_home": str(tc.uvm_home), "g++": tc.gxx_version,
+            "verilator": tc.verilator.version,
+            "uvm_home": str(tc.uvm_home),
+            "g++": tc.gxx_version,
             "ccache": "yes" if tc.ccache else "no",
         }
 
@@ -112,60 +119,74 @@ async def simulate_tasks(
 
     reporter(Event("phase_start", phase="compile"))
     reporter(Event("task_start", phase="compile", total=2 * len(needed)))
-    gym_bins: dict[str, CompileResult] = {}
-    orig_bins: dict[str, CompileResult] = {}
-    with timer.phase("compile"):
-        for name in needed:
-            unit = unit_by_name[name]
-            for label, root, u, store in (
-                ("gym", gym_dir, gym_unit(unit, gym_dir), gym_bins),
-                ("original", repo_root, unit, orig_bins),
-            ):
-                res = await adapter.compile(
-                    CompileRequest(
-                        repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}", use_cache=use_cache
-                    )
-                )
-                key = f"{label}:{name}"
-                summary.compile_s[key] = round(res.seconds, 3)
-                summary.compile_ok[key] = res.ok
-                if not res.ok:
-                    summary.compile_errors[key] = res.errors[:20]
-                summary.compiles += 1
-                summary.compiles_cached += int(res.cached)
-                store[name] = res
-                reporter(Event("task_advance", phase="compile", advance=1))
-
-    jobs: list[tuple[Task, str, Path]] = []  # (task, "oracle"|"nop", binary)
-    for t in tasks:
-        if t.compile_unit not in unit_by_name:
-            continue
-        g, o = gym_bins[t.compile_unit], orig_bins[t.compile_unit]
-        if not o.ok or o.binary is None:
-            _invalid(status_by_id[t.id], t, f"the original does not compile: {(o.errors or ['?'])[0]}")
-            continue
-        if not g.ok or g.binary is None:
-            _invalid(status_by_id[t.id], t, f"the gym does not compile: {(g.errors or ['?'])[0]}")
-            continue
-        jobs += [(t, "oracle", o.binary), (t, "nop", g.binary)]
-
-    workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     reporter(Event("phase_start", phase="run"))
-    reporter(Event("task_start", phase="run", total=len(jobs)))
+    reporter(Event("task_start", phase="run", total=2 * sum(1 for t in tasks if t.compile_unit in unit_by_name)))
+    workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    window = _Window()
+    compile_failed: set[str] = set()
 
-    async def one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
+    async def compile_one(label: str, name: str, root: Path, u: CompileUnit) -> CompileResult:
+        def step(text: str) -> None:
+            reporter(Event("info", phase="compile", data={"step": f"{label} {name}: {text}"}))
+
+        with window.span("compile"):
+            res = await adapter.compile(
+                CompileRequest(repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}",
+                               use_cache=use_cache),
+                progress=step,
+            )  # fmt: skip
+        key = f"{label}:{name}"
+        summary.compile_s[key] = round(res.seconds, 3)
+        summary.compile_ok[key] = res.ok
+        if not res.ok:
+            summary.compile_errors[key] = res.errors[:20]
+            summary.compile_causes[key] = list(res.diagnosis)
+            summary.compile_diagnosis[key] = [c["message"] for c in res.diagnosis]
+        summary.compile_commands[key] = list(res.command)
+        if res.coverage_flags:
+            summary.compile_coverage_flags[key] = list(res.coverage_flags)
+        if res.retried_without_fsm:
+            summary.compile_retried_without_fsm.append(key)
+        summary.compiles += 1
+        summary.compiles_cached += int(res.cached)
+        reporter(Event("task_advance", phase="compile", advance=1))
+        return res
+
+    async def run_one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
         async with workers:
-            res = await adapter.run(
-                RunRequest(
-                    binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
-                    work_dir=logs / kind / task.id,
-                )
-            )
+            with window.span("run"):
+                res = await adapter.run(
+                    RunRequest(
+                        binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
+                        work_dir=logs / kind / task.id, plusargs=list(task.plusargs),
+                    )
+                )  # fmt: skip
         reporter(Event("task_advance", phase="run", advance=1))
         return task, kind, res
 
-    with timer.phase("run"):
-        results = await asyncio.gather(*(one(t, k, b) for t, k, b in jobs))
+    async def one_binary(label: str, name: str, root: Path, u: CompileUnit) -> list[tuple[Task, str, RunResult]]:
+        """Compile one tree and run its tests as soon as its binary exists (the oracle runs of a unit do not
+        wait for the gym's compile, nor for other units)."""
+        res = await compile_one(label, name, root, u)
+        kind = "oracle" if label == "original" else "nop"
+        mine = [t for t in tasks if t.compile_unit == name]
+        if not res.ok or res.binary is None:
+            what = "original" if label == "original" else "gym"
+            why = res.diagnosis[0]["message"] if res.diagnosis else (res.errors or ["?"])[0]
+            for t in mine:
+                compile_failed.add(t.id)
+                _invalid(status_by_id[t.id], t, f"the {what} does not compile: {why}")
+            return []
+        return list(await asyncio.gather(*(run_one(t, kind, res.binary) for t in mine)))
+
+    # Originals first: their oracle runs can start while the gyms compile. How many compiles run at once
+    # is the adapter's business (memory and cores, see sim/verilator.py).
+    pipelines = [one_binary("original", name, repo_root, unit_by_name[name]) for name in needed]
+    pipelines += [one_binary("gym", name, gym_dir, gym_unit(unit_by_name[name], gym_dir)) for name in needed]
+    batches = await asyncio.gather(*pipelines)
+    timer.phases["compile"] = timer.phases.get("compile", 0.0) + window.wall("compile")
+    timer.phases["run"] = timer.phases.get("run", 0.0) + window.wall("run")
+    results = [r for batch in batches for r in batch if r[0].id not in compile_failed]
     summary.runs = len(results)
     summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
     summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
@@ -193,6 +214,7 @@ async def simulate_tasks(
             oracle_cov, simulator, oracle_health=oracle_run.health, timeout_s=DEFAULT_RUN_TIMEOUT_S
         )
         acceptance.coverage_files = cov_files
+        probe_acceptance(acceptance, oracle_run, t)
         if points is not None:
             acceptance.coverage_points, acceptance.coverage_points_sha256 = points[0], points[1]
         t.acceptance = acceptance
@@ -209,6 +231,29 @@ async def simulate_tasks(
     return summary
 
 
+class _Window:
+    """Wall time during which at least one span of a kind was open (compiles and runs overlap each other,
+    so a phase's time is the union of its spans, not their sum)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+        self._since: dict[str, float] = {}
+        self._total: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def span(self, kind: str) -> Iterator[None]:
+        if self._open.get(kind, 0) == 0:
+            self._since[kind] = time.perf_counter()
+        self._open[kind] = self._open.get(kind, 0) + 1
+        try:
+            yield
+        finally:
+            self._open[kind] -= 1
+            if self._open[kind] == 0:
+                self._total[kind] = self._total.get(kind, 0.0) + time.perf_counter() - self._since[kind]
+
+    def wall(self, kind: str) -> float:
+        return self._total.get(kind, 0.0)
 def _write_point_sets(
     out_dir: Path, units: dict[str, CompileUnit], oracle_runs: list[tuple[Task, RunResult]]
 ) -> dict[str, tuple[str, str, dict[Key, frozenset[str]]]]:
@@ -255,6 +300,7 @@ async def revalidate(
     from dvsmith.gym.build import all_tasks, load_build
     from dvsmith.gym.clean import clean_repo
     from dvsmith.gym.plan import plan_tasks
+    from dvsmith.gym.simprep import prepare_original, rewrite_gym
     from dvsmith.gym.static_check import static_check
     from dvsmith.gym.writer import MANIFEST, tree_digest, write_task
 
@@ -278,6 +324,7 @@ async def revalidate(
             (scratch / "gym").mkdir()
             (scratch / "oracle").mkdir()
             cleaning = clean_repo(Path(profile.repo_root), profile, plans, scratch / "gym", scratch / "oracle")
+            rewrite_gym(scratch / "gym", profile)  # the build rewrote the gym the same way
             cleaning.gym_dir, cleaning.oracle_dir = str(gym_dir), str(out_dir / "oracle")
             static = static_check(gym_dir, profile, plans, cleaning)
             expected = tree_digest(scratch / "gym")
@@ -288,7 +335,7 @@ async def revalidate(
         recorded = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else None
         if recorded is None:
             global_problems.append(f"no {MANIFEST}: the gym's checksums are unknown")
-        elif (changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))):
+        elif changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k)):
             global_problems.append(f"gym/ changed since the build: {', '.join(changed[:5])}")
         if expected != now:
             stale = sorted(k for k in set(expected) | set(now) if expected.get(k) != now.get(k))
@@ -300,15 +347,21 @@ async def revalidate(
         task_problems = list(st.problems) if st else [f"test {t.test_name} is no longer a task of the profile"]
         statuses.append(
             TaskStatus(
-                id=t.id, test_name=t.test_name, metadata_source=t.metadata_source,
-                static_ok=not task_problems, static_problems=task_problems, valid=not task_problems,
+                id=t.id,
+                test_name=t.test_name,
+                metadata_source=t.metadata_source,
+                static_ok=not task_problems,
+                static_problems=task_problems,
+                valid=not task_problems,
                 invalid_reason=("static: " + task_problems[0]) if task_problems else None,
             )
         )
     report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
+        prepared = prepare_original(Path(profile.repo_root), profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         report.sim = await simulate_tasks(
-            repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
+            repo_root=Path(prepared.original_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
             units=report.compile_units,
         )

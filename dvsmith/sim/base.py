@@ -13,12 +13,14 @@ import secrets
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.probe import ProbeReport
 from dvsmith.sim.sandbox import TOKEN_VAR, detect_mode, sweep, wrap
 from dvsmith.sim.uvmlog import LogHealth
 
@@ -38,6 +40,9 @@ class CompileRequest(_Model):
     extra_defines: dict[str, str | None] = Field(default_factory=dict)
     jobs: int = 2
     use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
+    probe: bool = True  # compile dvsmith's grader probe in (sim/probe.py); health then comes from it
+    uvm_subset: bool = True  # UVM without its register layer when the testbench never names it (sim/uvmpkg.py)
+    coverage_fsm: bool = True  # Verilator: False gives line/toggle/expr/user coverage without FSM coverage
 
 
 class CompileResult(_Model):
@@ -50,6 +55,10 @@ class CompileResult(_Model):
     key: str = ""
     command: list[str] = Field(default_factory=list)
     top: str | None = None
+    tops: list[str] = Field(default_factory=list)  # every top module elaborated
+    coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
+    retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
+    diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
 
 
 class RunRequest(_Model):
@@ -71,8 +80,13 @@ class RunResult(_Model):
     health: LogHealth
     coverage: CoverageSummary | None = None
     command: list[str] = Field(default_factory=list)
+    probe: ProbeReport | None = None  # what the grader probe wrote (None: see probe_error)
+    probe_error: str | None = None
     sandbox: str = "none"  # how the simulator was confined: bwrap | unshare | none
     leftovers_killed: int = 0  # processes the run left behind, killed before any output was read
+
+
+StepCallback = Callable[[str], None]
 
 
 class SimulatorAdapter(ABC):
@@ -81,7 +95,9 @@ class SimulatorAdapter(ABC):
     name: str = ""
 
     @abstractmethod
-    async def compile(self, req: CompileRequest) -> CompileResult: ...
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile ``req.unit``; ``progress`` (optional) is called with a short text whenever the compile
+        moves to a new step ("verilating", "C++ 12/40 files", "linking")."""
 
     @abstractmethod
     async def run(self, req: RunRequest) -> RunResult: ...
