@@ -44,6 +44,7 @@ from pyslang import parsing, syntax
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.gym.svtext import decode, lex, line_starts
+from dvsmith.sim.verilator import compat_sources, compile_defines, include_dir_rels
 
 SK = syntax.SyntaxKind
 
@@ -203,10 +204,10 @@ class _Scan:
 class _Context:
     """One parse of the unit: buffers, which of them are the solution's, offset -> line per buffer."""
 
-    def __init__(self, sm: pyslang.SourceManager, gym_dir: Path, uvm_src: Path | None, authored: set[Path]):
+    def __init__(self, sm: pyslang.SourceManager, gym_dir: Path, trusted: list[Path], authored: set[Path]):
         self.sm = sm
         self.gym_dir = gym_dir
-        self.uvm_src = uvm_src
+        self.trusted = trusted  # folders besides the gym whose files are not the solution's (UVM, dvsmith's)
         self.authored = authored
         self._by_buffer: dict[int, tuple[bool, str, list[int]]] = {}
         self.foreign: set[str] = set()  # files outside the gym and the UVM library that were read
@@ -230,7 +231,7 @@ class _Context:
             return True, full.relative_to(self.gym_dir).as_posix()
         if full.is_relative_to(self.gym_dir):
             return False, full.relative_to(self.gym_dir).as_posix()
-        if self.uvm_src is not None and full.is_relative_to(self.uvm_src):
+        if any(full.is_relative_to(t) for t in self.trusted):
             return False, full.as_posix()
         name = full.as_posix() or "<unknown>"
         self.foreign.add(name)
@@ -481,20 +482,26 @@ def _parse_unit(
     scan = _Scan()
     sm = pyslang.SourceManager()
     po = parsing.PreprocessorOptions()
-    po.additionalIncludePaths = [str(gym_dir / d) for d in unit.incdirs] + ([str(uvm_src)] if uvm_src else [])
-    po.predefines = [*_PREDEFINES] + [n if v is None else f"{n}={v}" for n, v in sorted(unit.defines.items())]
+    incdirs = [gym_dir if d in (".", "") else gym_dir / d for d in include_dir_rels(unit)]
+    po.additionalIncludePaths = ([str(uvm_src)] if uvm_src else []) + [str(d) for d in incdirs]
+    defines = compile_defines(unit)
+    po.predefines = [*_PREDEFINES] + [n if v is None else f"{n}={v}" for n, v in sorted(defines.items())]
     buffers: dict[str, Any] = {}
     for rel, data in sorted(overlay.items()):
         buffers[rel] = sm.assignText(str(gym_dir / rel), decode(data)[0])
     srcs: list[Any] = []
     if uvm_src is not None:
         srcs.append(sm.assignText(str(uvm_src / "dvsmith_uvm_macros.sv"), '`include "uvm_macros.svh"\n'))
+    trusted = [uvm_src] if uvm_src is not None else []
+    for compat in compat_sources(unit):  # dvsmith's UVM 1.x compatibility package, as the compile has it
+        srcs.append(sm.readSource(str(compat), None))
+        trusted.append(compat.resolve().parent)
     for rel in unit.sources:
         if rel in buffers:
             srcs.append(buffers[rel])
         elif (gym_dir / rel).is_file():
             srcs.append(sm.readSource(str(gym_dir / rel), None))
-    ctx = _Context(sm, gym_dir, uvm_src, {gym_dir / r for r in authored})
+    ctx = _Context(sm, gym_dir, trusted, {gym_dir / r for r in authored})
     tree = syntax.SyntaxTree.fromBuffers(srcs, sm, pyslang.Bag([po]), [])
     prev = ""
     for tok in _tokens(tree.root):
