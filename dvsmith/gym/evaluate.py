@@ -202,7 +202,8 @@ def candidate_coverage(
         if run.coverage_file is None or not run.coverage_file.is_file():
             return None
         hits = read_points_file(run.coverage_file, {k[0] for k in points})
-        return summarize_on(hits, points, task.acceptance.coverage_files or None, source=str(run.coverage_file))
+        # the same files the targets were derived on (never the files the candidate writes)
+        return summarize_on(hits, points, task.acceptance.coverage_files, source=str(run.coverage_file))
     cov = run.coverage
     if cov is not None and task.acceptance.coverage_files:
         cov = cov.restrict(task.acceptance.coverage_files)
