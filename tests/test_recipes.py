@@ -113,6 +113,17 @@ def test_make_dry_run_never_runs_recipes(tmp_path: Path) -> None:
 
 
 @needs_make
+def test_make_dry_run_cannot_write_into_the_repo(tmp_path: Path) -> None:
+    """$(shell ...) runs even under make -n: it runs in a scratch copy, never in the repository."""
+    (tmp_path / "a.sv").write_text("module a; endmodule\n")
+    (tmp_path / "Makefile").write_text("V := $(shell echo 1 > written.txt; echo v)\nrun:\n\tverilator --binary a.sv\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    scan = scan_build(tmp_path, ["Makefile", "a.sv"])
+    assert scan.roots and scan.roots[0].recipe is not None and scan.roots[0].recipe.source == "make-dry-run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@needs_make
 def test_make_dry_run_environment_is_sanitized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
     (tmp_path / "Makefile").write_text("run:\n\tverilator +define+K=$(ANTHROPIC_API_KEY) +define+U=$(UVM_HOME) a.sv\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,6 +254,7 @@ class Scanner:
         self.index = PathIndex(repo, files)
         self.diagnostics: list[tuple[str, int, str]] = []
         self.referenced_filelists: set[str] = set()
+        self.shadow: Path | None = None  # the scratch copy make -n runs in (makedry.shadow_copy)
 
     # ---------------------------------------------------------------- filelists
     def read_filelist(self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]) -> None:
@@ -446,11 +448,13 @@ class Scanner:
 
         if makedry.make_program() is None:
             return []
+        if self.shadow is None:
+            self.shadow = makedry.shadow_copy(self.repo)
         text = read_text(self.repo / rel)
         per_target: list[tuple[str, list[tuple[makedry.DryCommand, _Acc]]]] = []
         seen_outputs: set[tuple[str, ...]] = set()
         for target in makedry.pick_targets(text):
-            run = makedry.dry_run(self.repo, rel, target)
+            run = makedry.dry_run(self.shadow, rel, target)
             if not run.ok and not run.commands:
                 continue
             key = tuple(c.cwd + "\0" + c.text for c in run.commands)
@@ -610,24 +614,28 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
     used_makefiles: list[str] = []
     used_scripts: list[str] = []
     recipes: dict[int, Recipe] = {}  # id(acc) -> the recipe it came with
-    for rel in makefiles:
-        n0 = len(scanner.diagnostics)
-        found, meta = scanner.scan_script(rel, "make")
-        n1 = len(scanner.diagnostics)
-        sims |= meta.sims
-        test_select = test_select or meta.test_select
-        dry = scanner.scan_make_dry(rel) if found or meta.sims else []
-        if dry:  # make's own answer replaces the line-by-line reading, and its guesses
-            del scanner.diagnostics[n0:n1]
-        if found or meta.sims or meta.test_select or dry:
-            used_makefiles.append(rel)
-        if dry:
-            for cwd, acc, recipe in dry:
-                sims |= acc.sims
-                recipes[id(acc)] = recipe
-                roots.append((rel, cwd, acc))
-        else:
-            roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    try:
+        for rel in makefiles:
+            n0 = len(scanner.diagnostics)
+            found, meta = scanner.scan_script(rel, "make")
+            n1 = len(scanner.diagnostics)
+            sims |= meta.sims
+            test_select = test_select or meta.test_select
+            dry = scanner.scan_make_dry(rel) if found or meta.sims else []
+            if dry:  # make's own answer replaces the line-by-line reading, and its guesses
+                del scanner.diagnostics[n0:n1]
+            if found or meta.sims or meta.test_select or dry:
+                used_makefiles.append(rel)
+            if dry:
+                for cwd, acc, recipe in dry:
+                    sims |= acc.sims
+                    recipes[id(acc)] = recipe
+                    roots.append((rel, cwd, acc))
+            else:
+                roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    finally:
+        if scanner.shadow is not None:
+            shutil.rmtree(scanner.shadow, ignore_errors=True)
     for rel in scripts:
         kind = classify_build_file(rel) or "sh"
         found, meta = scanner.scan_script(rel, kind)
