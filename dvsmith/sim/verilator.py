@@ -388,6 +388,10 @@ class VerilatorAdapter(SimulatorAdapter):
         root = req.repo_root.resolve()
         root_text = str(root)
         files: set[Path] = {s for s in sources}
+        from dvsmith.analysis.uvm_flavour import COMPAT_FILE
+
+        if str(COMPAT_FILE) in cmd:
+            files.add(COMPAT_FILE)  # dvsmith's own UVM compatibility package: its content counts too
         for rel in req.unit.files:
             with contextlib.suppress(ValueError):
                 files.add(paths.confine(root, rel))
