@@ -248,14 +248,14 @@ def test_10_a_profile_named_index_is_a_profile_like_any_other(synth: Path) -> No
 def test_11_build_never_reads_a_file_ingest_skipped(
     synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dvsmith.analysis import parse as sv
+    from dvsmith.analysis import limits
     from dvsmith.analysis.ingest import ingest
     from dvsmith.gym import build as gym_build
 
     huge = synth / "tb" / "huge.sv"
     with huge.open("wb") as fh:  # just over the size ingest parses
         line = b"// " + b"x" * 96 + b"\n"
-        for _ in range(sv.MAX_FILE_BYTES // len(line) + 10):
+        for _ in range(limits.MAX_FILE_BYTES // len(line) + 10):
             fh.write(line)
     profile, _ = ingest(synth)
     assert any("larger than" in d.message for d in profile.diagnostics if d.file == "tb/huge.sv")

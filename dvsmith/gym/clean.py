@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dvsmith.analysis.parse import MAX_FILE_BYTES
+from dvsmith.analysis import limits
 from dvsmith.analysis.profile import Profile, Span
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
@@ -362,8 +362,9 @@ def clean_repo(
         raise UserInputError(f"repository folder not found: {repo_root}")
     files, links, skipped = _walk(repo, (gym_dir, oracle_dir))
     # files over the size ingest parses are copied as they are, never read into memory (ingest skipped them)
-    big = {rel for rel in files if _size(repo / rel) > MAX_FILE_BYTES}
-    skipped += [f"not scanned {rel}: larger than {MAX_FILE_BYTES} bytes (copied unchanged)" for rel in sorted(big)]
+    big = {rel for rel in files if _size(repo / rel) > limits.MAX_FILE_BYTES}
+    cap = limits.MAX_FILE_BYTES
+    skipped += [f"not scanned {rel}: larger than {cap} bytes (copied unchanged)" for rel in sorted(big)]
     ctx = _Ctx(repo, profile, plans, files)
     notes: list[str] = []
     reporter(Event("task_start", phase="clean", total=len(plans)))

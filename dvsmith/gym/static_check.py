@@ -19,7 +19,7 @@ from pathlib import Path
 import pyslang
 from pydantic import BaseModel, ConfigDict, Field
 
-from dvsmith.analysis.parse import MAX_FILE_BYTES
+from dvsmith.analysis import limits
 from dvsmith.analysis.profile import Profile
 from dvsmith.gym.clean import CleanResult, fingerprint
 from dvsmith.gym.plan import ClassIndex, TaskPlan
@@ -176,7 +176,7 @@ def static_check(gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleanin
 
     sv_parsed = 0
     for rel in files:
-        if (gym_dir / rel).stat().st_size > MAX_FILE_BYTES:
+        if (gym_dir / rel).stat().st_size > limits.MAX_FILE_BYTES:
             continue  # copied unchanged; ingest did not parse it either
         data = (gym_dir / rel).read_bytes()
         starts = line_starts(data)

@@ -40,6 +40,8 @@ from pydantic import BaseModel
 from pyslang import syntax
 from pyslang.parsing import Token, TokenKind
 
+from dvsmith.analysis import limits
+
 SK = syntax.SyntaxKind
 
 #: system tasks of other simulators that Verilator does not know (waveform dumping, recording)
@@ -499,7 +501,9 @@ def rewrite_files(
     data: dict[str, bytes] = {}
     for rel in files:
         p = root / rel
-        if rel.lower().endswith((".sv", ".svh", ".v", ".vh")) and p.is_file():
+        if rel.lower().endswith((".sv", ".svh", ".v", ".vh")) and p.is_file() and not p.is_symlink():
+            if p.stat().st_size > limits.MAX_FILE_BYTES:  # ingest skipped it: never read, never rewritten
+                continue
             data[rel] = p.read_bytes()
     ctx = gather_context(data, uvm_compat=uvm_compat)
     rewrites = enabled_rewrites(disabled)
