@@ -35,6 +35,7 @@ from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
 from dvsmith.paths import cache_dir
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, SimulatorAdapter, get_adapter
+from dvsmith.sim.covergroups.results import add_functional
 from dvsmith.sim.scoring import score
 
 
@@ -323,6 +324,9 @@ class _Evaluator:
         if not comp.ok or comp.binary is None:
             result.reasons = ["the solution does not compile", *comp.errors[:10]]
             return
+        if comp.fcov_tampering:  # the solution names dvsmith's covergroup runtime: it could forge its bins
+            result.reasons = [f"the solution uses dvsmith's functional coverage runtime ({comp.fcov_tampering[0]})"]
+            return
         if not task.valid:
             result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
         binary = comp.binary
@@ -336,6 +340,7 @@ class _Evaluator:
             cov = run.coverage
             if cov is not None and task.acceptance.coverage_files:
                 cov = cov.restrict(task.acceptance.coverage_files)
+            cov = add_functional(cov, run.functional, task.acceptance)  # lowered covergroups' bins
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
             h = run.health
             seed_run = SeedRun(

@@ -23,6 +23,7 @@ from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
+from dvsmith.sim.covergroups.results import apply_functional_targets
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
 DEFAULT_RUN_TIMEOUT_S = 300.0
@@ -183,6 +184,9 @@ async def simulate_tasks(
             oracle_cov, simulator, oracle_health=oracle_run.health, timeout_s=DEFAULT_RUN_TIMEOUT_S
         )
         acceptance.coverage_files = cov_files
+        # functional coverage: targets per lowered covergroup from the oracle's run (dvsmith.sim.covergroups)
+        orig = orig_bins.get(t.compile_unit or "")
+        apply_functional_targets(acceptance, oracle_run.functional, orig.fcov_unsupported if orig else [])
         t.acceptance = acceptance
         o = oracle_result(oracle_run, t.test_name, acceptance)
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}

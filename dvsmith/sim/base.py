@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.covergroups.model import FcovResults, Unsupported
 from dvsmith.sim.uvmlog import LogHealth
 
 SIMULATORS = ("verilator", "questa", "xcelium", "vcs")
@@ -48,6 +49,10 @@ class CompileResult(_Model):
     key: str = ""
     command: list[str] = Field(default_factory=list)
     top: str | None = None
+    # covergroup lowering (Verilator): covergroups lowered, not supported, text naming dvsmith's runtime
+    fcov_lowered: list[str] = Field(default_factory=list)
+    fcov_unsupported: list[Unsupported] = Field(default_factory=list)
+    fcov_tampering: list[str] = Field(default_factory=list)
 
 
 class RunRequest(_Model):
@@ -68,6 +73,7 @@ class RunResult(_Model):
     wall_s: float
     health: LogHealth
     coverage: CoverageSummary | None = None
+    functional: FcovResults | None = None  # lowered covergroups' hit counts (Verilator)
     command: list[str] = Field(default_factory=list)
 
 

@@ -42,6 +42,9 @@ from dvsmith.sim.base import (
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
+from dvsmith.sim.covergroups.hook import lower_for_compile
+from dvsmith.sim.covergroups.results import load_results
+from dvsmith.sim.covergroups.runtime import PLUSARG
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
 from dvsmith.sim.uvmlog import parse_uvm_log_file
 
@@ -132,10 +135,17 @@ class VerilatorAdapter(SimulatorAdapter):
 
     name = "verilator"
 
-    def __init__(self, *, uvm_home: Path | str | None = None, toolchain: Toolchain | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        uvm_home: Path | str | None = None,
+        toolchain: Toolchain | None = None,
+        lower_covergroups: bool = True,
+    ) -> None:
         self._uvm_home = uvm_home
         self._toolchain = toolchain
         self.compiles = 0  # Verilator builds this adapter actually ran
+        self.lower_covergroups = lower_covergroups  # lower covergroups before compiling (functional coverage)
         self.cache_hits = 0
 
     # ---------------------------------------------------------------------------------- toolchain
@@ -240,7 +250,20 @@ class VerilatorAdapter(SimulatorAdapter):
             h.update(paths.sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
+    # ------------------------------------------------------------- functional coverage (covergroups)
     async def compile(self, req: CompileRequest) -> CompileResult:
+        """Compile ``req``; with ``lower_covergroups`` (the default) its covergroups are first lowered
+        in a copy of the tree in ``work_dir`` (``dvsmith.sim.covergroups``), so they are measured."""
+        if not self.lower_covergroups:
+            return await self._compile(req)
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        lowered, low = await asyncio.to_thread(lower_for_compile, req)
+        res = await self._compile(lowered)
+        return res.model_copy(
+            update={"fcov_lowered": low.lowered, "fcov_unsupported": low.unsupported, "fcov_tampering": low.tampering}
+        )
+
+    async def _compile(self, req: CompileRequest) -> CompileResult:
         tc = await asyncio.to_thread(self.toolchain)
         req.work_dir.mkdir(parents=True, exist_ok=True)
         log = req.work_dir / "compile.log"
@@ -389,6 +412,10 @@ class VerilatorAdapter(SimulatorAdapter):
         cov = req.work_dir / f"{stem}.coverage.dat"
         with contextlib.suppress(FileNotFoundError):
             cov.unlink()
+        fcov = req.work_dir / f"{stem}.fcov.json"  # lowered covergroups' results (functional coverage)
+        with contextlib.suppress(FileNotFoundError):
+            fcov.unlink()
+        req = req.model_copy(update={"plusargs": [*req.plusargs, f"+{PLUSARG}={fcov}"]})
         cmd = self.run_command(req, cov)
         outcome = await run_process(
             cmd,
@@ -409,7 +436,9 @@ class VerilatorAdapter(SimulatorAdapter):
         coverage = None
         if cov.is_file():
             coverage = await asyncio.to_thread(parse_coverage_dat, cov)
+        functional = await asyncio.to_thread(load_results, fcov) if fcov.is_file() else None
         return RunResult(
+            functional=functional,
             exit_code=outcome.exit_code,
             timed_out=outcome.timed_out,
             log=log,
