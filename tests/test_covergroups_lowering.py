@@ -200,3 +200,32 @@ def test_bad_results_file() -> None:
         parse_results_text("{}")
     with pytest.raises(ValueError):
         parse_results_text("not json")
+
+
+def test_build_report_and_task_readme_list_unsupported() -> None:
+    from dvsmith.gym.writer import render_readme
+    from dvsmith.sim.covergroups.model import Unsupported
+    from dvsmith.sim.covergroups.results import covergroup_report
+
+    u = Unsupported(file="a.sv", line=3, covergroup="m::g", what="wildcard bins", text="w")
+    rep = covergroup_report(["tb::cg"], [u])
+    assert rep == {"lowered": ["tb::cg"], "unsupported": [
+        {"covergroup": "m::g", "file": "a.sv", "line": 3, "construct": "wildcard bins", "text": "w"}
+    ]}  # fmt: skip
+    acc = apply_functional_targets(Acceptance(), parse_results_text(_results({"a": 1})), [u])
+    from dvsmith.gym.models import Task
+
+    fields = {k: "x" for k in ("id", "test_name", "title", "description", "goal", "difficulty_reason", "test_select")}
+    doc = {**fields, "hints": [], "difficulty": "easy", "acceptance": acc.model_dump(), "content_hash": "0"}
+    task = Task.model_validate(doc)
+    text = render_readme(task)
+    assert "- covergroup m::g is not scored: wildcard bins is not supported (a.sv:3)" in text
+    assert "functional:env::cg: ≥ 90.0% (reference reached 100.0%)" in text
+
+
+def test_generated_code_is_out_of_code_coverage() -> None:
+    src = package_source(uvm=False)
+    assert src.index("/*verilator coverage_off*/") < src.index("package dvsmith_fcov_pkg;")
+    data = TABLE.read_bytes()
+    low, _, _ = lower_text(data, "fcov_table.sv", top="fcov_table")
+    assert all(e.text.startswith("/*verilator coverage_off*/") for e in low.edits if "class " in e.text)

@@ -106,6 +106,8 @@ class SimSummary(_Model):
     compile_ok: dict[str, bool] = Field(default_factory=dict)
     compile_errors: dict[str, list[str]] = Field(default_factory=dict)
     tool_versions: dict[str, str] = Field(default_factory=dict)
+    # per compile ("gym:<unit>"/"original:<unit>"): covergroups lowered, and those not (file:line, construct)
+    covergroups: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class BuildReport(_Model):

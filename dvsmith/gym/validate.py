@@ -23,7 +23,7 @@ from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
-from dvsmith.sim.covergroups.results import apply_functional_targets
+from dvsmith.sim.covergroups.results import apply_functional_targets, covergroup_report
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
 DEFAULT_RUN_TIMEOUT_S = 300.0
@@ -131,6 +131,8 @@ async def simulate_tasks(
                     summary.compile_errors[key] = res.errors[:20]
                 summary.compiles += 1
                 summary.compiles_cached += int(res.cached)
+                if res.fcov_lowered or res.fcov_unsupported:
+                    summary.covergroups[key] = covergroup_report(res.fcov_lowered, res.fcov_unsupported)
                 store[name] = res
                 reporter(Event("task_advance", phase="compile", advance=1))
 

@@ -43,6 +43,7 @@ from dvsmith.sim.base import (
 )
 from dvsmith.sim.coverage import parse_coverage_dat
 from dvsmith.sim.covergroups.hook import lower_for_compile
+from dvsmith.sim.covergroups.model import Unsupported
 from dvsmith.sim.covergroups.results import load_results
 from dvsmith.sim.covergroups.runtime import PLUSARG
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
@@ -257,8 +258,15 @@ class VerilatorAdapter(SimulatorAdapter):
         if not self.lower_covergroups:
             return await self._compile(req)
         req.work_dir.mkdir(parents=True, exist_ok=True)
-        lowered, low = await asyncio.to_thread(lower_for_compile, req)
+        try:
+            lowered, low = await asyncio.to_thread(lower_for_compile, req)
+        except Exception as exc:  # never lose the compile over it: no covergroup is measured, and it is said
+            bad = Unsupported(file="", line=0, covergroup="*", what=f"covergroup lowering failed: {exc}"[:300])
+            res = await self._compile(req)
+            return res.model_copy(update={"fcov_unsupported": [bad]})
         res = await self._compile(lowered)
+        if res.ok:  # the binary does not need its sources; a failed compile keeps them for its log
+            await asyncio.to_thread(shutil.rmtree, lowered.repo_root, True)
         return res.model_copy(
             update={"fcov_lowered": low.lowered, "fcov_unsupported": low.unsupported, "fcov_tampering": low.tampering}
         )

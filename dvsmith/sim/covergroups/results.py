@@ -11,6 +11,7 @@ unsupported part (e.g. automatic bins of an enum), gets no target: it is listed,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -67,6 +68,9 @@ def functional_targets(
     bins: dict[str, list[str]] = {}
     notes: list[str] = []
     for u in sorted(unsupported or [], key=lambda u: (u.covergroup, u.file, u.line)):
+        if u.covergroup == "*":  # the lowering itself failed (see VerilatorAdapter.compile)
+            notes.append(f"{u.what}: no covergroup is scored")
+            continue
         notes.append(f"covergroup {u.covergroup} is not scored: {u.what} is not supported ({u.file}:{u.line})")
     if oracle is None:
         return targets, bins, notes
@@ -86,6 +90,17 @@ def functional_targets(
             )
         )
     return targets, bins, notes
+
+
+def covergroup_report(lowered: list[str], unsupported: list[Unsupported]) -> dict[str, Any]:
+    """What build.json says about a compile's covergroups: lowered (measured) and not (not scored)."""
+    return {
+        "lowered": sorted(lowered),
+        "unsupported": [
+            {"covergroup": u.covergroup, "file": u.file, "line": u.line, "construct": u.what, "text": u.text}
+            for u in sorted(unsupported, key=lambda u: (u.covergroup, u.file, u.line))
+        ],
+    }
 
 
 def apply_functional_targets(
