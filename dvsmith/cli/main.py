@@ -28,8 +28,11 @@ app = typer.Typer(
 profiles_app = typer.Typer(help="List, show and remove ingested profiles.", no_args_is_help=True)
 cache_app = typer.Typer(help="Inspect or clear dvsmith's caches (parse, AI answers, compiled simulators).",
                         no_args_is_help=True)
+export_app = typer.Typer(help="Export a gym for agent harnesses and trainers (Harbor tasks, a JSONL dataset).",
+                         no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(cache_app, name="cache")
+app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
@@ -93,13 +96,21 @@ def ingest(
     name: Annotated[str | None, typer.Option(help="Profile name (default: the folder's name).")] = None,
     no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
+    sim_config: Annotated[
+        Path | None, typer.Option("--sim-config", help="A dvsmith.toml to use instead of the repo root's.")
+    ] = None,
 ) -> None:
     """Analyse a repository with pyslang and store its profile (no AI, no simulator)."""
     from dvsmith.analysis.ingest import ingest as core_ingest
 
     reporter = render.ProgressReporter(quiet=json_out)
     with reporter:
-        profile, stats = _guard(lambda: core_ingest(repo, name=name, use_cache=not no_cache, reporter=reporter))
+        profile, stats = _guard(
+            lambda: core_ingest(
+                repo, name=name, use_cache=not no_cache, reporter=reporter,
+                sim_config=sim_config.resolve() if sim_config else None,
+            )
+        )  # fmt: skip
     if json_out:
         doc = profile.model_dump(mode="json")
         doc["stats"] = stats.model_dump(mode="json")
@@ -116,8 +127,15 @@ def ingest(
         f"{stats.seconds:.3f} s; {len(profile.diagnostics)} diagnostics"
     )
     rows = [
-        (t.name, t.file, t.line, t.base_class or "", "yes" if t.is_base else "", "yes" if t.in_build else "no",
-         ", ".join(t.sequences))
+        (
+            t.name,
+            t.file,
+            t.line,
+            t.base_class or "",
+            "yes" if t.is_base else "",
+            "yes" if t.in_build else "no",
+            ", ".join(t.sequences),
+        )
         for t in profile.tests
     ]
     c.print(render.table("Tests", ["test", "file", "line", "extends", "base", "in build", "starts"], rows))
@@ -137,6 +155,14 @@ def build(
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder (default: UVM_HOME or PyPI).")] = None,
     no_cache: NoCacheOpt = False,
     log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Log prompt and answer bodies.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace OUT even when it is not empty and not a previous dvsmith build (never the repository, "
+            "DVSMITH_HOME, the current folder or a folder containing them).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
@@ -149,8 +175,16 @@ def build(
         if sim not in ("verilator", "none"):
             raise UserInputError(f"unknown simulator '{sim}' (verilator|none)")
         opts = BuildOptions(
-            name=name, out=out, concurrency=concurrency, provider=provider, model=model, sim=sim,
-            uvm_home=uvm_home, use_cache=not no_cache, log_bodies=log_bodies,
+            name=name,
+            out=out,
+            concurrency=concurrency,
+            provider=provider,
+            model=model,
+            sim=sim,
+            uvm_home=uvm_home,
+            use_cache=not no_cache,
+            log_bodies=log_bodies,
+            force=force,
             ai_settings=_ai_settings_from_env(),
         )
         with reporter:
@@ -172,12 +206,16 @@ def _show_build(report: Any) -> None:
     for t in report.tasks:
         o = t.oracle
         cov = ", ".join(f"{k} {v:.0f}%" for k, v in (o.coverage.items() if o else [])) or "-"
-        rows.append((
-            t.id, t.metadata_source + (" (fallback)" if t.metadata_fell_back else ""),
-            "ok" if t.static_ok else "FAIL",
-            "-" if o is None else ("pass" if o.passed else "FAIL"),
-            cov, "valid" if t.valid else f"INVALID: {t.invalid_reason}",
-        ))
+        rows.append(
+            (
+                t.id,
+                t.metadata_source + (" (fallback)" if t.metadata_fell_back else ""),
+                "ok" if t.static_ok else "FAIL",
+                "-" if o is None else ("pass" if o.passed else "FAIL"),
+                cov,
+                "valid" if t.valid else f"INVALID: {t.invalid_reason}",
+            )
+        )
     c.print(render.table("Tasks", ["task", "metadata", "static", "oracle", "coverage", "status"], rows))
     c.print(render.phase_table(report.phases))
     c.print(
@@ -230,12 +268,14 @@ def eval_cmd(
     seed: Annotated[int, typer.Option(help="First simulation seed.")] = 1,
     seeds: Annotated[int, typer.Option(min=1, max=100, help="Run this many seeds and report mean and spread.")] = 1,
     batch: Annotated[
-        Path | None, typer.Option(help="JSONL of {\"task\": ID, \"solution\": [paths]} to evaluate in parallel.")
+        Path | None, typer.Option(help='JSONL of {"task": ID, "solution": [paths]} to evaluate in parallel.')
     ] = None,
     combine: Annotated[
         bool,
-        typer.Option("--combine", help="Compile the solutions of different tasks of a batch together (faster; "
-                     "they share one binary)."),
+        typer.Option(
+            "--combine",
+            help="Compile the solutions of different tasks of a batch together (faster; they share one binary).",
+        ),
     ] = False,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
     json_out: JsonOpt = False,
@@ -278,6 +318,51 @@ def eval_cmd(
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
+# ---------------------------------------------------------------------------------------------- export
+@export_app.command("harbor")
+def export_harbor_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to write one Harbor task folder per valid task into.")],
+    org: Annotated[str, typer.Option(help="Organisation of the Harbor task names (ORG/PROFILE.TASK).")] = "dvsmith",
+    wheel: Annotated[
+        Path | None, typer.Option(help="Install dvsmith from this wheel in the image (default: PyPI, this version).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write Harbor 0.26 task folders: instruction.md, task.toml, environment/, tests/test.sh, solution/."""
+    from dvsmith.export.harbor import HarborOptions, export_harbor
+
+    result = _guard(lambda: export_harbor(out_dir, dest, HarborOptions(org=org, dvsmith_wheel=wheel)))
+    if json_out:
+        render.print_json(result.model_dump(mode="json"))
+        return
+    for w in result.warnings:
+        render.warn_line(w)
+    for tid, why in result.skipped.items():
+        render.warn_line(f"skipped invalid task {tid}: {why}")
+    render.err_console.print(f"[bold green]exported[/] {len(result.tasks)} Harbor task(s) → {result.dest}")
+
+
+@export_app.command("jsonl")
+def export_jsonl_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
+    file: Annotated[Path, typer.Argument(help="The JSON Lines file to write.")],
+    with_oracle: Annotated[bool, typer.Option("--with-oracle", help="Add the reference files (oracle).")] = False,
+    include_invalid: Annotated[bool, typer.Option("--include-invalid", help="Also export invalid tasks.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write one JSON line per task (id, instruction, files_to_write, test_select, difficulty, ...)."""
+    from dvsmith.export.jsonl import export_jsonl
+
+    result = _guard(lambda: export_jsonl(out_dir, file, with_oracle=with_oracle, include_invalid=include_invalid))
+    if json_out:
+        render.print_json(result.model_dump(mode="json"))
+        return
+    for tid, why in result.skipped.items():
+        render.warn_line(f"skipped invalid task {tid}: {why}")
+    render.err_console.print(f"[bold green]exported[/] {result.lines} task(s) → {result.file}")
+
+
 # -------------------------------------------------------------------------------------------- profiles
 @profiles_app.command("list")
 def profiles_list(json_out: JsonOpt = False) -> None:
@@ -304,8 +389,21 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
         return
     c = render.out_console
     c.print(f"[bold]{profile.name}[/]  {profile.repo_root}  created {profile.created_at}")
-    for field in ("tests", "sequences", "sequence_items", "agents", "envs", "drivers", "monitors",
-                  "scoreboards", "sequencers", "covergroups", "packages", "interfaces", "modules"):
+    for field in (
+        "tests",
+        "sequences",
+        "sequence_items",
+        "agents",
+        "envs",
+        "drivers",
+        "monitors",
+        "scoreboards",
+        "sequencers",
+        "covergroups",
+        "packages",
+        "interfaces",
+        "modules",
+    ):
         items = getattr(profile, field)
         more = " ..." if len(items) > 8 else ""
         c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{more}")
@@ -365,8 +463,16 @@ def ai_logs(
         render.print_json({"summary": summary, "calls": recent})
         return
     rows = [
-        (e.get("time", ""), e.get("task", ""), e.get("model", ""), f"{float(e.get('duration_s', 0)):.2f}",
-         e.get("tokens_in", 0), e.get("tokens_out", 0), e.get("retries", 0), e.get("outcome", ""))
+        (
+            e.get("time", ""),
+            e.get("task", ""),
+            e.get("model", ""),
+            f"{float(e.get('duration_s', 0)):.2f}",
+            e.get("tokens_in", 0),
+            e.get("tokens_out", 0),
+            e.get("retries", 0),
+            e.get("outcome", ""),
+        )
         for e in recent
     ]
     c = render.out_console

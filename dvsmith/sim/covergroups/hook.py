@@ -27,7 +27,11 @@ def _unit_files(root: Path, req: CompileRequest) -> list[Path]:
             files.add(paths.confine(root, rel))
         except ValueError:
             continue
-    for rel in unit.incdirs:
+    folders = [*unit.incdirs, *getattr(unit, "include_dirs_last", [])]
+    recipe = getattr(unit, "recipe", None)
+    if recipe is not None and getattr(recipe, "run_dir", "."):
+        folders.append(recipe.run_dir)  # includes also resolve from the folder the original flow ran in
+    for rel in dict.fromkeys(folders):
         try:
             folder = paths.confine(root, rel)
         except ValueError:
