@@ -22,6 +22,8 @@ pytestmark = pytest.mark.sim
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 PASSING = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches"]
+# fixtures with covergroups: measured under Verilator through dvsmith.sim.covergroups (lowering)
+COVERGROUPS = {"a_class_per_file": "reg_coverage::apb_access_cg", "b_single_file": "tb_top::fifo_flags_cg"}
 
 
 @pytest.mark.parametrize("name", PASSING)
@@ -45,7 +47,13 @@ def test_fixture_builds_and_every_task_is_proven_by_simulation(get: Any, name: s
         assert t["nop"] is not None and not t["nop"]["passed"]  # the gym alone fails every task
         task = b.task(t["id"])
         assert task["oracle_result"]["passed"]
-        assert task["acceptance"]["functional_coverage"] == "unsupported"
+        if name in COVERGROUPS:  # every test samples the fixture's covergroup: it is a functional target
+            assert task["acceptance"]["functional_coverage"] == "measured"
+            metrics = {c["metric"]: c for c in task["acceptance"]["coverage"]}
+            target = metrics[f"functional:{COVERGROUPS[name]}"]
+            assert target["oracle"] > 0 and target["weight"] == 2.0
+        else:
+            assert task["acceptance"]["functional_coverage"] == "unsupported"
         assert task["acceptance"]["coverage"], "no coverage target derived from the oracle"
         assert task["acceptance"]["require_probe"], "the oracle's run left no grader probe report"
 

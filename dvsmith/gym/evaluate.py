@@ -38,6 +38,7 @@ from dvsmith.gym.writer import MANIFEST, tree_digest
 from dvsmith.paths import cache_dir, confine
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, SimulatorAdapter, get_adapter
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.covergroups.results import add_functional
 from dvsmith.sim.points import Key, load_point_set, read_points_file, summarize_on
 from dvsmith.sim.scoring import score
 
@@ -385,6 +386,9 @@ class _Evaluator:
         if not comp.ok or comp.binary is None:
             result.reasons = ["the solution does not compile", *comp.errors[:10]]
             return
+        if comp.fcov_tampering:  # the solution names dvsmith's covergroup runtime: it could forge its bins
+            result.reasons = [f"the solution uses dvsmith's functional coverage runtime ({comp.fcov_tampering[0]})"]
+            return
         if not task.valid:
             result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
         binary = comp.binary
@@ -401,6 +405,7 @@ class _Evaluator:
                                work_dir=work / "run", plusargs=list(task.plusargs))
                 )
             cov = candidate_coverage(run, task, points)
+            cov = add_functional(cov, run.functional, task.acceptance)  # lowered covergroups' bins
             # the health decision: the log and exit status today (scoring.health_reasons, inside score());
             # a grader-owned health channel plugs in here
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)

@@ -31,6 +31,8 @@ class Acceptance(_Model):
     coverage: list[CoverageTarget] = Field(default_factory=list)
     coverage_files: list[str] = Field(default_factory=list)  # gym-relative files coverage is measured on
     functional_coverage: str = "unsupported"  # "unsupported" under Verilator, else "measured"
+    # per covergroup (scope::name) with a functional target: the oracle's bin set ("point/bin")
+    functional_bins: dict[str, list[str]] = Field(default_factory=dict)
     pass_score: float = 1.0
     timeout_s: float = 300.0
     notes: list[str] = Field(default_factory=list)
@@ -119,6 +121,8 @@ class SimSummary(_Model):
     compile_coverage_flags: dict[str, list[str]] = Field(default_factory=dict)
     compile_retried_without_fsm: list[str] = Field(default_factory=list)
     tool_versions: dict[str, str] = Field(default_factory=dict)
+    # per compile ("gym:<unit>"/"original:<unit>"): covergroups lowered, and those not (file:line, construct)
+    covergroups: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class BuildReport(_Model):

@@ -28,6 +28,7 @@ from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.covergroups.results import apply_functional_targets, covergroup_report
 from dvsmith.sim.points import Key, point_set, read_points_file, summarize_on, write_point_set
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
@@ -124,6 +125,7 @@ async def simulate_tasks(
     workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     window = _Window()
     compile_failed: set[str] = set()
+    fcov_unsupported: dict[str, list] = {}  # unit -> covergroups of the original the lowering left out
 
     async def compile_one(label: str, name: str, root: Path, u: CompileUnit) -> CompileResult:
         def step(text: str) -> None:
@@ -149,6 +151,10 @@ async def simulate_tasks(
             summary.compile_retried_without_fsm.append(key)
         summary.compiles += 1
         summary.compiles_cached += int(res.cached)
+        if res.fcov_lowered or res.fcov_unsupported:
+            summary.covergroups[key] = covergroup_report(res.fcov_lowered, res.fcov_unsupported)
+        if label == "original":
+            fcov_unsupported[name] = list(res.fcov_unsupported)
         reporter(Event("task_advance", phase="compile", advance=1))
         return res
 
@@ -215,6 +221,8 @@ async def simulate_tasks(
         )
         acceptance.coverage_files = cov_files
         probe_acceptance(acceptance, oracle_run, t)
+        # functional coverage: targets per lowered covergroup from the oracle's run (dvsmith.sim.covergroups)
+        apply_functional_targets(acceptance, oracle_run.functional, fcov_unsupported.get(t.compile_unit or "", []))
         if points is not None:
             acceptance.coverage_points, acceptance.coverage_points_sha256 = points[0], points[1]
         t.acceptance = acceptance

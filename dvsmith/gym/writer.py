@@ -119,6 +119,7 @@ def render_readme(task: Task) -> str:
         lines.append("- no coverage targets (none were measured for the reference)")
     if acc.functional_coverage == "unsupported":
         lines.append("- functional (covergroup) coverage is not measured by this simulator and is not scored")
+    lines += [f"- {n}" for n in acc.notes if n.startswith("covergroup ")]  # covergroups that are not scored
     lines += [
         f"- the task passes at score ≥ {acc.pass_score:.2f}; editing any file outside the list above scores 0.",
         "",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.covergroups.model import FcovResults, Unsupported
 from dvsmith.sim.probe import ProbeReport
 from dvsmith.sim.sandbox import TOKEN_VAR, detect_mode, sweep, wrap
 from dvsmith.sim.uvmlog import LogHealth
@@ -59,6 +60,10 @@ class CompileResult(_Model):
     coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
     retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
     diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
+    # covergroup lowering (Verilator): covergroups lowered, not supported, text naming dvsmith's runtime
+    fcov_lowered: list[str] = Field(default_factory=list)
+    fcov_unsupported: list[Unsupported] = Field(default_factory=list)
+    fcov_tampering: list[str] = Field(default_factory=list)
 
 
 class RunRequest(_Model):
@@ -79,6 +84,7 @@ class RunResult(_Model):
     wall_s: float
     health: LogHealth
     coverage: CoverageSummary | None = None
+    functional: FcovResults | None = None  # lowered covergroups' hit counts (Verilator)
     command: list[str] = Field(default_factory=list)
     probe: ProbeReport | None = None  # what the grader probe wrote (None: see probe_error)
     probe_error: str | None = None

@@ -45,6 +45,10 @@ from dvsmith.sim.base import (
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
+from dvsmith.sim.covergroups.hook import lower_for_compile
+from dvsmith.sim.covergroups.model import Unsupported
+from dvsmith.sim.covergroups.results import load_results
+from dvsmith.sim.covergroups.runtime import PLUSARG
 from dvsmith.sim.diagnose import internal_error
 from dvsmith.sim.probe import (
     ProbeError,
@@ -290,10 +294,17 @@ class VerilatorAdapter(SimulatorAdapter):
 
     name = "verilator"
 
-    def __init__(self, *, uvm_home: Path | str | None = None, toolchain: Toolchain | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        uvm_home: Path | str | None = None,
+        toolchain: Toolchain | None = None,
+        lower_covergroups: bool = True,
+    ) -> None:
         self._uvm_home = uvm_home
         self._toolchain = toolchain
         self.compiles = 0  # Verilator builds this adapter actually ran
+        self.lower_covergroups = lower_covergroups  # lower covergroups before compiling (functional coverage)
         self.cache_hits = 0
 
     # ---------------------------------------------------------------------------------- toolchain
@@ -433,7 +444,27 @@ class VerilatorAdapter(SimulatorAdapter):
             h.update(paths.sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
+    # ------------------------------------------------------------- functional coverage (covergroups)
     async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile ``req``; with ``lower_covergroups`` (the default) its covergroups are first lowered
+        in a copy of the tree in ``work_dir`` (``dvsmith.sim.covergroups``), so they are measured."""
+        if not self.lower_covergroups:
+            return await self._compile(req, progress)
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lowered, low = await asyncio.to_thread(lower_for_compile, req)
+        except Exception as exc:  # never lose the compile over it: no covergroup is measured, and it is said
+            bad = Unsupported(file="", line=0, covergroup="*", what=f"covergroup lowering failed: {exc}"[:300])
+            res = await self._compile(req, progress)
+            return res.model_copy(update={"fcov_unsupported": [bad]})
+        res = await self._compile(lowered, progress)
+        if res.ok:  # the binary does not need its sources; a failed compile keeps them for its log
+            await asyncio.to_thread(shutil.rmtree, lowered.repo_root, True)
+        return res.model_copy(
+            update={"fcov_lowered": low.lowered, "fcov_unsupported": low.unsupported, "fcov_tampering": low.tampering}
+        )
+
+    async def _compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
         """Compile once; when Verilator fails internally with FSM coverage on, build again without it.
         A failed compile carries its diagnosis (one cause per class, ``dvsmith.sim.diagnose``)."""
         res = await self._compile_once(req, progress)
@@ -621,6 +652,10 @@ class VerilatorAdapter(SimulatorAdapter):
         if _built_with_probe(req.binary):
             probe_target = new_probe_target(req.work_dir, stem)
             req = req.model_copy(update={"plusargs": [*req.plusargs, *probe_plusargs(*probe_target)]})
+        fcov = req.work_dir / f"{stem}.fcov.json"  # lowered covergroups' results (functional coverage)
+        with contextlib.suppress(FileNotFoundError):
+            fcov.unlink()
+        req = req.model_copy(update={"plusargs": [*req.plusargs, f"+{PLUSARG}={fcov}"]})
         cmd = self.run_command(req, cov)
         outcome = await run_process(
             cmd,
@@ -650,7 +685,9 @@ class VerilatorAdapter(SimulatorAdapter):
                 probe, probe_error = read_probe(*probe_target), None
             except ProbeError as exc:
                 probe_error = str(exc)
+        functional = await asyncio.to_thread(load_results, fcov) if fcov.is_file() else None
         return RunResult(
+            functional=functional,
             exit_code=outcome.exit_code,
             timed_out=outcome.timed_out,
             log=log,
