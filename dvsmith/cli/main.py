@@ -137,6 +137,9 @@ def build(
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder (default: UVM_HOME or PyPI).")] = None,
     no_cache: NoCacheOpt = False,
     log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Log prompt and answer bodies.")] = False,
+    keep_trivial: Annotated[
+        bool, typer.Option("--keep-trivial", help="Keep tasks whose reference is an empty subclass (flagged).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
@@ -151,7 +154,7 @@ def build(
         opts = BuildOptions(
             name=name, out=out, concurrency=concurrency, provider=provider, model=model, sim=sim,
             uvm_home=uvm_home, use_cache=not no_cache, log_bodies=log_bodies,
-            ai_settings=_ai_settings_from_env(),
+            ai_settings=_ai_settings_from_env(), keep_trivial=keep_trivial,
         )
         with reporter:
             return asyncio.run(run_build(opts, reporter))

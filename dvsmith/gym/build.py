@@ -28,7 +28,10 @@ from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.clean import CleanResult, TaskCleaning, clean_repo
 from dvsmith.gym.models import BuildReport, Task, TaskStatus
 from dvsmith.gym.plan import TaskPlan, plan_tasks
+from dvsmith.gym.spec import TaskSpec
 from dvsmith.gym.static_check import static_check
+from dvsmith.gym.taskfacts import apply_facts, extract_specs, facts_lines, leave_out_trivial
+from dvsmith.gym.trivial import leave_out_sim_trivial
 from dvsmith.gym.writer import content_hash, write_manifest, write_task
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import atomic_write_json
@@ -47,6 +50,7 @@ class BuildOptions(BaseModel):
     use_cache: bool = True
     log_bodies: bool = False
     ai_settings: AISettings | None = None
+    keep_trivial: bool = False  # keep tasks whose reference is an empty subclass of its base (flagged)
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -68,12 +72,13 @@ def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
 
 
 def _assemble_task(
-    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path
+    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path,
+    spec: TaskSpec | None = None, profile: Profile | None = None, gym_dir: Path | None = None,
 ) -> Task:
     test = plan.test
     select = f"+UVM_TESTNAME={test.name}"
     md = meta.metadata
-    return Task(
+    task = Task(
         id=plan.id,
         test_name=test.name,
         title=md.title,
@@ -97,6 +102,9 @@ def _assemble_task(
         oracle_files=list(cleaning.oracle_files),
         requires=list(cleaning.requires),
     )
+    if spec is not None and profile is not None and gym_dir is not None:
+        apply_facts(task, spec, profile, Path(profile.repo_root), gym_dir)
+    return task
 
 
 async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> BuildReport:
@@ -114,9 +122,14 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
 
     with timer.phase("plan"):
         plans = plan_tasks(profile)
+        specs = extract_specs(profile, repo_root, plans)
+        plans, specs, skipped = leave_out_trivial(profile, repo_root, plans, specs, keep=opts.keep_trivial)
+    for sk in skipped:
+        reporter(Event("info", phase="plan", message=f"left out trivial task {sk.id} (--keep-trivial keeps it)"))
     if not plans:
+        extra = f" ({len(skipped)} trivial task(s) left out: --keep-trivial keeps them)" if skipped else ""
         raise UserInputError(
-            f"profile '{profile.name}' has no task to build: every test is a base test or outside the build"
+            f"profile '{profile.name}' has no task to build: every test is a base test or outside the build{extra}"
         )
 
     out = (opts.out or default_out_dir(profile.name)).resolve()
@@ -128,7 +141,8 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter)
+        report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter, specs)
+        report.skipped_trivial = [*(sk.model_dump() for sk in skipped), *report.skipped_trivial]
         report.wall_s = round(time.perf_counter() - started, 4)
         with timer.phase("report"):
             report.phases = timer.as_dict()
@@ -165,8 +179,10 @@ async def _build_into(
     plans: list[TaskPlan],
     timer: PhaseTimer,
     reporter: Reporter,
+    specs: dict[str, TaskSpec] | None = None,
 ) -> BuildReport:
     repo_root = Path(profile.repo_root)
+    specs = specs if specs is not None else extract_specs(profile, repo_root, plans)
     gym_dir, oracle_dir = tmp / "gym", tmp / "oracle"
 
     reporter(Event("phase_start", phase="metadata"))
@@ -177,6 +193,7 @@ async def _build_into(
                 test_name=p.test.name,
                 test_file=p.test.file,
                 sequences=sorted({*p.test.sequences, *(c.name for c in p.removed_classes if c.name != p.test.name)}),
+                facts=facts_lines(specs[p.id]),
             )
             for p in plans
         ]
@@ -201,7 +218,9 @@ async def _build_into(
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
-        tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir) for p in plans]
+        tasks = [
+            _assemble_task(p, results[p.id], by_task[p.id], oracle_dir, specs[p.id], profile, gym_dir) for p in plans
+        ]
         for t in tasks:
             write_task(tmp, t)
 
@@ -266,11 +285,16 @@ async def _build_into(
         )
         report.sim = sim_summary
         # logs were written under the temp folder that becomes OUT: record their final paths
-        for result in [*(s.oracle for s in statuses), *(s.nop for s in statuses), *(t.oracle_result for t in tasks)]:
+        logged = [*(s.oracle for s in statuses), *(s.nop for s in statuses), *(s.base for s in statuses)]
+        for result in [*logged, *(t.oracle_result for t in tasks)]:
             if result is not None and result.log:
                 result.log = result.log.replace(str(tmp), str(out), 1)
         for t in tasks:  # acceptance and oracle results were filled in by simulate_tasks
             write_task(tmp, t)
+        if not opts.keep_trivial:  # the base test alone reaches these tasks' acceptance
+            report.skipped_trivial += [
+                sk.model_dump() for sk in leave_out_sim_trivial(tmp, tasks, {p.id: p.test.file for p in plans})
+            ]
 
     with timer.phase("write"):
         write_manifest(tmp)

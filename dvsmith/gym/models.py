@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.ai.schema import Difficulty, MetadataSource
 from dvsmith.analysis.profile import CompileUnit
+from dvsmith.gym.difficulty import DifficultyFeatures
+from dvsmith.gym.spec import TaskSpec
 
 
 class _Model(BaseModel):
@@ -78,6 +80,13 @@ class Task(_Model):
     valid: bool = True
     invalid_reason: str | None = None
     oracle_result: OracleResult | None = None
+    # facts read from the reference and the gym (dvsmith.gym.spec), never from the AI
+    spec: TaskSpec | None = None
+    difficulty_features: DifficultyFeatures | None = None  # what the difficulty label is computed from
+    trivial: bool = False  # static: an empty subclass of its base; with a simulator: the base reaches acceptance
+    trivial_reason: str | None = None
+    coverage_over_base: dict[str, float] | None = None  # oracle minus base test, percentage points per metric
+    hints_dropped: list[dict[str, str]] = Field(default_factory=list)  # {hint, reason}: contradicted by the facts
 
 
 class TaskStatus(_Model):
@@ -91,6 +100,8 @@ class TaskStatus(_Model):
     invalid_reason: str | None = None
     oracle: OracleResult | None = None
     nop: OracleResult | None = None  # the gym as it is, run for this task: must fail
+    base: OracleResult | None = None  # the base test run on the original (trivial check)
+    trivial: bool = False
 
 
 class SimSummary(_Model):
@@ -100,6 +111,7 @@ class SimSummary(_Model):
     runs: int = 0
     oracle_runs: int = 0  # each task's reference test on the original
     nop_runs: int = 0  # each task's test on the gym as it is (must fail)
+    base_runs: int = 0  # each task's base test on the original (trivial check)
     compile_s: dict[str, float] = Field(default_factory=dict)  # "gym:<unit>" / "original:<unit>" -> seconds
     compile_ok: dict[str, bool] = Field(default_factory=dict)
     compile_errors: dict[str, list[str]] = Field(default_factory=dict)
@@ -123,4 +135,5 @@ class BuildReport(_Model):
     static_problems: list[str] = Field(default_factory=list)
     sim: SimSummary | None = None
     compile_units: list[CompileUnit] = Field(default_factory=list)  # as in the profile, paths gym-relative
+    skipped_trivial: list[dict[str, str]] = Field(default_factory=list)  # {test, reason}: left out (--keep-trivial)
     ok: bool = True

@@ -20,6 +20,7 @@ from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
+from dvsmith.gym.trivial import apply_base_run, base_test_for
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
@@ -133,7 +134,8 @@ async def simulate_tasks(
                 store[name] = res
                 reporter(Event("task_advance", phase="compile", advance=1))
 
-    jobs: list[tuple[Task, str, Path]] = []  # (task, "oracle"|"nop", binary)
+    base_names, no_base = _base_tests(tasks, profile)
+    jobs: list[tuple[Task, str, Path]] = []  # (task, "oracle"|"nop"|"base", binary)
     for t in tasks:
         if t.compile_unit not in unit_by_name:
             continue
@@ -145,6 +147,9 @@ async def simulate_tasks(
             _invalid(status_by_id[t.id], t, f"the gym does not compile: {(g.errors or ['?'])[0]}")
             continue
         jobs += [(t, "oracle", o.binary), (t, "nop", g.binary)]
+        base = base_names.get(t.id)
+        if base is not None:
+            jobs.append((t, "base", o.binary))
 
     workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     reporter(Event("phase_start", phase="run"))
@@ -152,9 +157,10 @@ async def simulate_tasks(
 
     async def one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
         async with workers:
+            test = base_names[task.id] if kind == "base" else task.test_name
             res = await adapter.run(
                 RunRequest(
-                    binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
+                    binary=binary, test=test, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
                     work_dir=logs / kind / task.id,
                 )
             )
@@ -166,6 +172,7 @@ async def simulate_tasks(
     summary.runs = len(results)
     summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
     summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
+    summary.base_runs = sum(1 for _, kind, _ in results if kind == "base")
 
     by_task: dict[str, dict[str, RunResult]] = {}
     for t, kind, res in results:
@@ -184,17 +191,45 @@ async def simulate_tasks(
         )
         acceptance.coverage_files = cov_files
         t.acceptance = acceptance
+        if t.id in no_base:
+            acceptance.notes.append(f"trivial check not run: {no_base[t.id]}")
         o = oracle_result(oracle_run, t.test_name, acceptance)
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}
         t.oracle_result = o
         status.oracle = o
         n = oracle_result(nop_run, t.test_name, acceptance)
         status.nop = n
+        base_run = runs.get("base")
+        if base_run is not None:  # the trivial check: does the base test alone reach this acceptance?
+            name = base_names[t.id]
+            apply_base_run(
+                t, status, base_test=name, base_health=base_run.health,
+                base_coverage=base_run.coverage.restrict(cov_files) if base_run.coverage else None,
+                base_exit_code=base_run.exit_code, oracle_coverage=oracle_cov,
+                base_result=oracle_result(base_run, name, acceptance),
+            )
         if not o.passed:
             _invalid(status, t, f"the reference test fails: {o.reason}")
         elif n.passed:
             _invalid(status, t, "the gym passes this task without a solution (nop check)")
     return summary
+
+
+def _base_tests(tasks: list[Task], profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
+    """(task id -> the base test to run on the original for the trivial check, task id -> why none)."""
+    out: dict[str, str] = {}
+    why_not: dict[str, str] = {}
+    for t in tasks:
+        info = next((x for x in profile.tests if x.name == t.test_name and x.file == t.test_file), None)
+        if info is None:
+            why_not[t.id] = f"test {t.test_name} is not in the profile"
+            continue
+        name, why = base_test_for(info, profile)
+        if name is None:
+            why_not[t.id] = why
+        else:
+            out[t.id] = name
+    return out, why_not
 
 
 def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
@@ -239,7 +274,12 @@ async def revalidate(
         profile, _, _ = refresh_profile(load_profile(report.profile, reporter=reporter), reporter=reporter)
     global_problems: list[str] = []
     with timer.phase("validate"):
-        plans = [p for p in plan_tasks(profile) if p.id in {t.id for t in tasks}]
+        # tasks the build left out as trivial: static ones were never planned (their test stays in gym/),
+        # simulation ones were planned and cleaned, then their task folder was dropped
+        static_skip = {(s["test"], s.get("file", "")) for s in report.skipped_trivial if s.get("when") != "simulation"}
+        sim_skip = {s["id"] for s in report.skipped_trivial if s.get("when") == "simulation"}
+        wanted = {t.id for t in tasks} | sim_skip
+        plans = [p for p in plan_tasks(profile, exclude=static_skip) if p.id in wanted]
         scratch = Path(tempfile.mkdtemp(prefix="dvsmith-validate-"))
         try:
             (scratch / "gym").mkdir()
