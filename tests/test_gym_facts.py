@@ -76,7 +76,7 @@ def test_every_fact_kind(facts_repo: tuple[Profile, dict[str, TaskSpec]]) -> Non
     [ov] = spec.overrides
     assert (ov.kind, ov.original, ov.override) == ("type", "f_base_seq", "f_leaf_seq")
     assert {(p.name, p.how) for p in spec.plusargs} == {("LOOPS", "value_plusargs"), ("VERBOSE", "test_plusargs")}
-    [d] = spec.defines
+    [d] = spec.defines  # the file's include guard is no define the test needs
     assert (d.name, d.directive, d.defined_by_build) == ("FACTS_FULL", "ifdef", True)
     assert spec.objections.raised == spec.objections.dropped == 1
     assert spec.objections.drain_times == ["50ns"]
@@ -84,6 +84,7 @@ def test_every_fact_kind(facts_repo: tuple[Profile, dict[str, TaskSpec]]) -> Non
     outputs = {(o.kind, o.id or o.text): o.checked_in for o in spec.outputs}
     assert outputs[("$display", "TEST PASSED")] == ["Makefile"]  # the make target greps it
     assert outputs[("uvm_info", "FULL")] == []  # "FACTS_FULL" is not the word FULL
+    assert outputs[("uvm_info", "loops=%0d")] == []  # a computed id is left empty; the format string is the text
     assert spec.provides.reg_blocks == ["f_regs"]
     assert {g["key"] for g in spec.provides.config_gets} == {"n_items"}
     assert not spec.trivial and not spec.calls_finish

@@ -7,7 +7,7 @@ with a simulator, how far the reference's coverage goes beyond the base test's.
 
 Score = lines / 40 + 1.0 x (classes to write - 1) + 1.5 x sequences started + 0.5 x sequencers
 + 1.0 x constraint blocks + 0.5 x knobs + (largest coverage gain over the base, in points) / 10.
-Label: easy below 4, hard from 10, medium between; a trivial task is always easy.
+Label: easy below 4, hard from 12, medium between; a trivial task is always easy.
 The thresholds are documented in the README ("Task contents and difficulty").
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 Label = Literal["easy", "medium", "hard"]
 EASY_BELOW = 4.0
-HARD_FROM = 10.0
+HARD_FROM = 12.0
 
 
 class DifficultyFeatures(BaseModel):

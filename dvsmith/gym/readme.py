@@ -102,7 +102,9 @@ def _write_section(task: Task) -> list[str]:
         for r in spec.reg_accesses:
             fld = f" field `{r.field}`" if r.field else ""
             conf.append(f"- register model: `{r.op}` of register `{r.reg}`{fld} (`{r.path}`, in `{r.by}`)")
-        for o in spec.outputs:
+        for o in spec.outputs:  # only what something else reads: a log check, or a file it writes
+            if not o.checked_in and o.kind not in ("$fwrite", "$fdisplay", "$fopen", "$writememh", "$writememb"):
+                continue
             checked = f" — checked in {_q(o.checked_in)}" if o.checked_in else ""
             what = f"`{o.id}`: \"{o.text}\"" if o.id or o.text else ""
             conf.append(f"- prints/writes with `{o.kind}` {what}{checked}".rstrip())

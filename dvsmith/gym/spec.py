@@ -162,6 +162,7 @@ class TaskSpec(_Model):
     trivial: bool = False  # the test is an empty subclass of its base (static check)
     trivial_reason: str | None = None
     provides: EnvProvides = Field(default_factory=EnvProvides)
+    diagnostics: list[str] = Field(default_factory=list)  # what the extraction could not read
 
     def sequence_names(self) -> list[str]:
         return list(dict.fromkeys(s.sequence for s in self.starts))
@@ -598,8 +599,8 @@ class SpecExtractor:
                 fn = left.identifier.valueText
                 if fn == REPORT_MARKER and len(args) >= 3:
                     spec.outputs.append(
-                        Output(kind=_lit(args[0]) or "uvm_info", id=_lit(args[1]) or _text(args[1]),
-                               text=_lit(args[2]) or _text(args[2]), by=by)
+                        Output(kind=_lit(args[0]) or "uvm_info", id=_lit(args[1]) or "",
+                               text=_first_literal(args[2]) or "", by=by)
                     )
                 elif fn in (DO_MARKER, DO_ON_MARKER):
                     pass
@@ -706,11 +707,16 @@ class SpecExtractor:
             if not recorded_outer and t.start >= decl.span.start:
                 recorded_outer = True
                 for name, kind in stack:
+                    if kind == "guard":
+                        continue
                     out.append(Define(name=name, directive=kind, file=decl.file, defined_by_build=name in unit_defs))
             if t.kind != "Directive":
                 continue
             d = t.text.lstrip("`")
             nxt = toks[i + 1].text if i + 1 < len(toks) and toks[i + 1].kind == "Identifier" else None
+            if d == "ifndef" and nxt and _is_guard(toks, i, nxt):
+                stack.append(("", "guard"))  # an include guard: `ifndef X / `define X
+                continue
             if d in ("ifdef", "ifndef") and nxt:
                 stack.append((nxt, d))
                 if inside:
@@ -789,10 +795,14 @@ class SpecExtractor:
         if not spec.outputs:
             return
         test_file = next((c.file for c in spec.classes_to_write if c.kind == "test"), "")
-        candidates = [f for f in (*self.unit_files(test_file), *self.profile.build.files) if f not in oracle]
+        stimulus = {c.file for c in self.profile.classes if c.kind in ("test", "sequence")}
+        candidates = [
+            f for f in (*self.unit_files(test_file), *self.profile.build.files) if f not in oracle and f not in stimulus
+        ]
         texts = {f: self.file_bytes(f) for f in dict.fromkeys(candidates)}
-        for o in spec.outputs:
-            needles = [x for x in (o.id, o.text.split("%", 1)[0].strip()) if len(x) >= 4]
+        class_names = set(self.classes)
+        for o in spec.outputs:  # a class name is no message a checker looks for
+            needles = [x for x in (o.id, o.text.split("%", 1)[0].strip()) if len(x) >= 4 and x not in class_names]
             # a whole-word literal search (the needle is a message, not SystemVerilog to parse)
             pats = [re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(n.encode()) + rb"(?![A-Za-z0-9_])") for n in needles]
             o.checked_in = sorted(
@@ -800,10 +810,32 @@ class SpecExtractor:
             )
 
 
+def _first_literal(node: Any) -> str | None:
+    """The node's value when it is a string literal, else the first string literal inside it
+    (``$sformatf("x=%0d", x)`` -> ``x=%0d``)."""
+    if node is None:
+        return None
+    for n in _walk(node):
+        if n.kind == SK.StringLiteralExpression:
+            return n.literal.valueText
+    return None
+
+
+def _is_guard(toks: list[Any], i: int, name: str) -> bool:
+    """``toks[i]`` is `` `ifndef name`` directly followed by `` `define name``."""
+    return (
+        i + 3 < len(toks)
+        and toks[i + 2].kind == "Directive"
+        and toks[i + 2].text == "`define"
+        and toks[i + 3].text == name
+    )
+
+
 def _dotted_text(path: str) -> list[str]:
-    """``env.agt.sqr`` -> parts; [] for anything that is not a plain dotted name."""
+    """``env.agt.sqr`` (``env.sqr_h[0]``) -> parts; [] for anything that is not a plain dotted name."""
     if not path:
         return []
+    path = re.sub(r"\[[^\]]*\]", "", path)
     parts = [p.strip() for p in path.split(".")]
     if all(p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "").replace("$", "").isalnum() for p in parts):
         return parts

@@ -4,6 +4,7 @@ the AI's answer to them (hints, sequence names, difficulty)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from dvsmith.analysis.profile import Profile
@@ -22,10 +23,13 @@ def extract_specs(profile: Profile, repo_root: Path, plans: list[TaskPlan]) -> d
     """The facts of every planned task, keyed by task id."""
     removed = {c.name for p in plans for c in p.removed_classes}
     ex = SpecExtractor(profile, repo_root, gym_removed=removed)
-    specs = {
-        p.id: ex.extract(p.test.name, p.test.file, [(c.name, c.file, c.kind) for c in p.removed_classes])
-        for p in plans
-    }
+    specs: dict[str, TaskSpec] = {}
+    for p in plans:
+        try:
+            specs[p.id] = ex.extract(p.test.name, p.test.file, [(c.name, c.file, c.kind) for c in p.removed_classes])
+        except Exception as exc:  # pyslang on pathological input: the task keeps going without facts
+            specs[p.id] = TaskSpec(test=p.test.name, base_class=p.test.base_class, base_chain=list(p.test.base_chain),
+                                   diagnostics=[f"facts not extracted: {type(exc).__name__}: {exc}"])
     for p in plans:  # a required task's classes are written too
         own = {c.name for c in specs[p.id].classes_to_write}
         for rid in p.requires:
@@ -125,6 +129,12 @@ def apply_facts(task: Task, spec: TaskSpec, profile: Profile, repo_root: Path, g
             kept.append(h)
     task.hints = kept[:HINTS_MAX]
     task.hints_dropped = [d.model_dump() for d in dropped]
+    # the description is held to the same facts, sentence by sentence
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", task.description.strip()) if x]
+    ok, bad = check_hints(sentences, facts)
+    if bad:
+        task.hints_dropped += [{"hint": d.hint, "reason": "description: " + d.reason} for d in bad]
+        task.description = " ".join(ok) or f"Write the UVM test `{task.test_name}` again."
     started = spec.sequence_names()
     known = {s.name for s in profile.sequences}
     seqs = [s for s in task.sequences if s in started]
