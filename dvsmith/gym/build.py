@@ -291,10 +291,13 @@ async def _build_into(
                 result.log = result.log.replace(str(tmp), str(out), 1)
         for t in tasks:  # acceptance and oracle results were filled in by simulate_tasks
             write_task(tmp, t)
-        if not opts.keep_trivial:  # the base test alone reaches these tasks' acceptance
-            report.skipped_trivial += [
-                sk.model_dump() for sk in leave_out_sim_trivial(tmp, tasks, {p.id: p.test.file for p in plans})
-            ]
+        if not opts.keep_trivial:  # the base test alone reaches these tasks' acceptance: left out
+            left = leave_out_sim_trivial(tmp, tasks, {p.id: p.test.file for p in plans})
+            report.skipped_trivial += [sk.model_dump() for sk in left]
+            gone = {sk.id for sk in left}
+            statuses[:] = [st for st in statuses if st.id not in gone]
+            report.tasks = [st for st in report.tasks if st.id not in gone]
+            tasks[:] = [t for t in tasks if t.id not in gone]
 
     with timer.phase("write"):
         write_manifest(tmp)
