@@ -264,3 +264,24 @@ def test_prompt_carries_the_facts() -> None:
     assert "Facts (read from the source by a parser; authoritative):" in msg
     assert "- random_vseq starts apb_rand_seq on p_sequencer.apb_sqr (an apb_sequencer) via uvm_do_on" in msg
     assert "never contradict them" in INSTRUCTIONS
+
+
+def test_cli_keep_trivial(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import orjson
+
+    repo = _with_empty_test(tmp_path)
+
+    def run(*args: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "dvsmith", *args, "--json"], capture_output=True, text=True,
+                              env=dict(os.environ), timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return orjson.loads(proc.stdout)
+
+    run("ingest", str(repo))
+    out = tmp_path / "cli-out"
+    report = run("build", repo.name, "--out", str(out), "--provider", "offline", "--sim", "none", "--keep-trivial")
+    assert report["skipped_trivial"] == [] and (out / "tasks/empty_test/task.json").is_file()
