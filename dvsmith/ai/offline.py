@@ -57,9 +57,10 @@ def offline_metadata(ctx: TaskContext) -> TaskMetadata:
     cg_names = sorted({c.name for c in ctx.covergroups})
 
     sentences = [f"Write the UVM test `{req.test_name}` again in `{req.test_file}`; it extends `{base}`."]
-    if ctx.started:
-        s = "" if len(ctx.started) == 1 else "s"
-        sentences.append(f"The original test starts the sequence{s} {_quoted(ctx.started)}.")
+    own = list(ctx.test.sequences) if ctx.test is not None else ctx.started
+    if own:
+        s = "" if len(own) == 1 else "s"
+        sentences.append(f"The original test starts the sequence{s} {_quoted(own)}.")
     else:
         sentences.append("The original test configures the environment and starts no sequence of its own.")
     if ctx.removed_sequences:
@@ -81,7 +82,7 @@ def offline_metadata(ctx: TaskContext) -> TaskMetadata:
             f"Start `{name}` on the sequencer it targets from run_phase, between raising and dropping an objection."
         )
     for name in ctx.removed_sequences[:1]:
-        hints.append(f"`{name}` no longer exists in the gym: declare it before the test that starts it.")
+        hints.append(f"`{name}` was removed from the gym with the test: write it again too.")
     if ctx.features.constraint_blocks:
         hints.append("Randomize the stimulus with constraints or randomize() with {...} like the original.")
     if ctx.covergroups:

@@ -165,6 +165,9 @@ def build(
             "DVSMITH_HOME, the current folder or a folder containing them).",
         ),
     ] = False,
+    keep_trivial: Annotated[
+        bool, typer.Option("--keep-trivial", help="Keep tasks whose reference is an empty subclass (flagged).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
@@ -188,6 +191,7 @@ def build(
             log_bodies=log_bodies,
             force=force,
             ai_settings=_ai_settings_from_env(),
+            keep_trivial=keep_trivial,
         )
         with reporter:
             return asyncio.run(run_build(opts, reporter))

@@ -30,7 +30,10 @@ from dvsmith.gym.models import BuildReport, Task, TaskStatus
 from dvsmith.gym.outdir import check_out, clean_stale_temps, make_temp_dir, swap_into_place
 from dvsmith.gym.plan import TaskPlan, plan_tasks
 from dvsmith.gym.simprep import prepare_original, rewrite_gym, uvm_compat_notes
+from dvsmith.gym.spec import TaskSpec
 from dvsmith.gym.static_check import static_check
+from dvsmith.gym.taskfacts import apply_facts, extract_specs, facts_lines, leave_out_trivial
+from dvsmith.gym.trivial import leave_out_sim_trivial
 from dvsmith.gym.writer import content_hash, write_manifest, write_task
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import atomic_write_json
@@ -50,6 +53,7 @@ class BuildOptions(BaseModel):
     log_bodies: bool = False
     force: bool = False  # replace an OUT that is not a previous build (never the repo or an ancestor of it)
     ai_settings: AISettings | None = None
+    keep_trivial: bool = False  # keep tasks whose reference is an empty subclass of its base (flagged)
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -70,11 +74,14 @@ def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
     return profile, changed
 
 
-def _assemble_task(plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path) -> Task:
+def _assemble_task(
+    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path,
+    spec: TaskSpec | None = None, profile: Profile | None = None, gym_dir: Path | None = None,
+) -> Task:
     test = plan.test
     select = f"+UVM_TESTNAME={test.name}"
     md = meta.metadata
-    return Task(
+    task = Task(
         id=plan.id,
         test_name=test.name,
         title=md.title,
@@ -99,6 +106,9 @@ def _assemble_task(plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning,
         requires=list(cleaning.requires),
         plusargs=list(test.plusargs),
     )
+    if spec is not None and profile is not None and gym_dir is not None:
+        apply_facts(task, spec, profile, Path(profile.repo_root), gym_dir)
+    return task
 
 
 async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> BuildReport:
@@ -116,9 +126,14 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
 
     with timer.phase("plan"):
         plans = plan_tasks(profile)
+        specs = extract_specs(profile, repo_root, plans)
+        plans, specs, skipped = leave_out_trivial(profile, repo_root, plans, specs, keep=opts.keep_trivial)
+    for sk in skipped:
+        reporter(Event("info", phase="plan", message=f"left out trivial task {sk.id} (--keep-trivial keeps it)"))
     if not plans:
+        extra = f" ({len(skipped)} trivial task(s) left out: --keep-trivial keeps them)" if skipped else ""
         raise UserInputError(
-            f"profile '{profile.name}' has no task to build: every test is a base test or outside the build"
+            f"profile '{profile.name}' has no task to build: every test is a base test or outside the build{extra}"
         )
 
     plan_out = check_out(opts.out or default_out_dir(profile.name), repo_root, force=opts.force)
@@ -136,7 +151,8 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
         )
     tmp = make_temp_dir(out)
     try:
-        report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter)
+        report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter, specs)
+        report.skipped_trivial = [*(sk.model_dump() for sk in skipped), *report.skipped_trivial]
         report.wall_s = round(time.perf_counter() - started, 4)
         report.stale_temps_removed = stale
         report.out_replaced = plan_out.replaces
@@ -162,8 +178,10 @@ async def _build_into(
     plans: list[TaskPlan],
     timer: PhaseTimer,
     reporter: Reporter,
+    specs: dict[str, TaskSpec] | None = None,
 ) -> BuildReport:
     repo_root = Path(profile.repo_root)
+    specs = specs if specs is not None else extract_specs(profile, repo_root, plans)
     gym_dir, oracle_dir = tmp / "gym", tmp / "oracle"
 
     reporter(Event("phase_start", phase="metadata"))
@@ -174,6 +192,7 @@ async def _build_into(
                 test_name=p.test.name,
                 test_file=p.test.file,
                 sequences=sorted({*p.test.sequences, *(c.name for c in p.removed_classes if c.name != p.test.name)}),
+                facts=facts_lines(specs[p.id]),
             )
             for p in plans
         ]
@@ -199,7 +218,9 @@ async def _build_into(
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
-        tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir) for p in plans]
+        tasks = [
+            _assemble_task(p, results[p.id], by_task[p.id], oracle_dir, specs[p.id], profile, gym_dir) for p in plans
+        ]
         unit_files = {u.name: set(u.files) | set(u.sources) for u in profile.compile_units}
         for t in tasks:
             mine = unit_files.get(t.compile_unit or "", set())
@@ -271,11 +292,19 @@ async def _build_into(
         )
         report.sim = sim_summary
         # logs were written under the temp folder that becomes OUT: record their final paths
-        for result in [*(s.oracle for s in statuses), *(s.nop for s in statuses), *(t.oracle_result for t in tasks)]:
+        logged = [*(s.oracle for s in statuses), *(s.nop for s in statuses), *(s.base for s in statuses)]
+        for result in [*logged, *(t.oracle_result for t in tasks)]:
             if result is not None and result.log:
                 result.log = result.log.replace(str(tmp), str(out), 1)
         for t in tasks:  # acceptance and oracle results were filled in by simulate_tasks
             write_task(tmp, t)
+        if not opts.keep_trivial:  # the base test alone reaches these tasks' acceptance: left out
+            left = leave_out_sim_trivial(tmp, tasks, {p.id: p.test.file for p in plans})
+            report.skipped_trivial += [sk.model_dump() for sk in left]
+            gone = {sk.id for sk in left}
+            statuses[:] = [st for st in statuses if st.id not in gone]
+            report.tasks = [st for st in report.tasks if st.id not in gone]
+            tasks[:] = [t for t in tasks if t.id not in gone]
 
     with timer.phase("write"):
         write_manifest(tmp)

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.ai.schema import Difficulty, MetadataSource
 from dvsmith.analysis.profile import CompileUnit
+from dvsmith.gym.difficulty import DifficultyFeatures
+from dvsmith.gym.spec import TaskSpec
 
 
 class _Model(BaseModel):
@@ -90,6 +92,13 @@ class Task(_Model):
     oracle_result: OracleResult | None = None
     plusargs: list[str] = Field(default_factory=list)  # run-time plusargs the repo's build gives this test
     rewrites: list[dict[str, Any]] = Field(default_factory=list)  # Verilator rewrites in the gym {name, file, ...}
+    # facts read from the reference and the gym (dvsmith.gym.spec), never from the AI
+    spec: TaskSpec | None = None
+    difficulty_features: DifficultyFeatures | None = None  # what the difficulty label is computed from
+    trivial: bool = False  # static: an empty subclass of its base; with a simulator: the base reaches acceptance
+    trivial_reason: str | None = None
+    coverage_over_base: dict[str, float] | None = None  # oracle minus base test, percentage points per metric
+    hints_dropped: list[dict[str, str]] = Field(default_factory=list)  # {hint, reason}: contradicted by the facts
 
 
 class TaskStatus(_Model):
@@ -103,6 +112,8 @@ class TaskStatus(_Model):
     invalid_reason: str | None = None
     oracle: OracleResult | None = None
     nop: OracleResult | None = None  # the gym as it is, run for this task: must fail
+    base: OracleResult | None = None  # the base test run on the original (trivial check)
+    trivial: bool = False
 
 
 class SimSummary(_Model):
@@ -112,6 +123,7 @@ class SimSummary(_Model):
     runs: int = 0
     oracle_runs: int = 0  # each task's reference test on the original
     nop_runs: int = 0  # each task's test on the gym as it is (must fail)
+    base_runs: int = 0  # each task's base test on the original (trivial check)
     compile_s: dict[str, float] = Field(default_factory=dict)  # "gym:<unit>" / "original:<unit>" -> seconds
     compile_ok: dict[str, bool] = Field(default_factory=dict)
     compile_errors: dict[str, list[str]] = Field(default_factory=dict)
@@ -148,4 +160,5 @@ class BuildReport(_Model):
     uvm_flavours: dict[str, str] = Field(default_factory=dict)  # unit -> "1.1" | "1.2" | "2017"
     uvm_compat: list[str] = Field(default_factory=list)  # what the build adds for UVM 1.x units, one line each
     rewrites: list[dict[str, Any]] = Field(default_factory=list)  # {name, file, line, what}, on the original
+    skipped_trivial: list[dict[str, str]] = Field(default_factory=list)  # {test, reason}: left out (--keep-trivial)
     ok: bool = True

@@ -301,12 +301,19 @@ def reference_graph(
     return users
 
 
-def plan_tasks(profile: Profile) -> list[TaskPlan]:
-    """One plan per non-base, in-build test, sorted by id. Reads the source at ``profile.repo_root``."""
+def plan_tasks(profile: Profile, exclude: set[tuple[str, str]] | None = None) -> list[TaskPlan]:
+    """One plan per non-base, in-build test, sorted by id. Reads the source at ``profile.repo_root``.
+
+    Tests in ``exclude`` ((name, file): e.g. trivial ones left out) become no task and stay in the gym.
+    """
+    exclude = exclude or set()
     repo_root = Path(profile.repo_root)
     idx = ClassIndex(profile)
     users = reference_graph(profile, idx, repo_root)
-    tests = sorted((t for t in profile.tests if not t.is_base and t.in_build), key=lambda t: (t.name, t.file))
+    tests = sorted(
+        (t for t in profile.tests if not t.is_base and t.in_build and (t.name, t.file) not in exclude),
+        key=lambda t: (t.name, t.file),
+    )
     ids = _assign_ids(tests)
     sequences = sorted(k for k, e in idx.entries.items() if e.kind == "sequence")
 

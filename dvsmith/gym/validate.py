@@ -24,6 +24,7 @@ from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.health import health_from_probe, probe_acceptance
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
 from dvsmith.gym.plan import slug
+from dvsmith.gym.trivial import apply_base_run, base_test_for
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
@@ -120,8 +121,10 @@ async def simulate_tasks(
 
     reporter(Event("phase_start", phase="compile"))
     reporter(Event("task_start", phase="compile", total=2 * len(needed)))
+    base_names, no_base = _base_tests(tasks, profile)
     reporter(Event("phase_start", phase="run"))
-    reporter(Event("task_start", phase="run", total=2 * sum(1 for t in tasks if t.compile_unit in unit_by_name)))
+    reporter(Event("task_start", phase="run", total=sum(
+        2 + int(t.id in base_names) for t in tasks if t.compile_unit in unit_by_name)))  # fmt: skip
     workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     window = _Window()
     compile_failed: set[str] = set()
@@ -160,10 +163,11 @@ async def simulate_tasks(
 
     async def run_one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
         async with workers:
+            test = base_names[task.id] if kind == "base" else task.test_name
             with window.span("run"):
                 res = await adapter.run(
                     RunRequest(
-                        binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
+                        binary=binary, test=test, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
                         work_dir=logs / kind / task.id, plusargs=list(task.plusargs),
                     )
                 )  # fmt: skip
@@ -183,7 +187,10 @@ async def simulate_tasks(
                 compile_failed.add(t.id)
                 _invalid(status_by_id[t.id], t, f"the {what} does not compile: {why}")
             return []
-        return list(await asyncio.gather(*(run_one(t, kind, res.binary) for t in mine)))
+        runs = [run_one(t, kind, res.binary) for t in mine]
+        if label == "original":  # the trivial check: each task's base test on the original binary
+            runs += [run_one(t, "base", res.binary) for t in mine if t.id in base_names]
+        return list(await asyncio.gather(*runs))
 
     # Originals first: their oracle runs can start while the gyms compile. How many compiles run at once
     # is the adapter's business (memory and cores, see sim/verilator.py).
@@ -196,6 +203,7 @@ async def simulate_tasks(
     summary.runs = len(results)
     summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
     summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
+    summary.base_runs = sum(1 for _, kind, _ in results if kind == "base")
 
     by_task: dict[str, dict[str, RunResult]] = {}
     for t, kind, res in results:
@@ -226,12 +234,23 @@ async def simulate_tasks(
         if points is not None:
             acceptance.coverage_points, acceptance.coverage_points_sha256 = points[0], points[1]
         t.acceptance = acceptance
+        if t.id in no_base:
+            acceptance.notes.append(f"trivial check not run: {no_base[t.id]}")
         o = oracle_result(oracle_run, t.test_name, acceptance)
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}
         t.oracle_result = o
         status.oracle = o
         n = oracle_result(nop_run, t.test_name, acceptance)
         status.nop = n
+        base_run = runs.get("base")
+        if base_run is not None:  # the trivial check: does the base test alone reach this acceptance?
+            name = base_names[t.id]
+            apply_base_run(
+                t, status, base_test=name, base_health=base_run.health,
+                base_coverage=base_run.coverage.restrict(cov_files) if base_run.coverage else None,
+                base_exit_code=base_run.exit_code, oracle_coverage=oracle_cov,
+                base_result=oracle_result(base_run, name, acceptance),
+            )
         if not o.passed:
             _invalid(status, t, f"the reference test fails: {o.reason}")
         elif n.passed:
@@ -281,6 +300,23 @@ def _write_point_sets(
         ps = point_set(keys, name)
         out[name] = (rel, write_point_set(out_dir / rel, ps), ps.table())
     return out
+
+
+def _base_tests(tasks: list[Task], profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
+    """(task id -> the base test to run on the original for the trivial check, task id -> why none)."""
+    out: dict[str, str] = {}
+    why_not: dict[str, str] = {}
+    for t in tasks:
+        info = next((x for x in profile.tests if x.name == t.test_name and x.file == t.test_file), None)
+        if info is None:
+            why_not[t.id] = f"test {t.test_name} is not in the profile"
+            continue
+        name, why = base_test_for(info, profile)
+        if name is None:
+            why_not[t.id] = why
+        else:
+            out[t.id] = name
+    return out, why_not
 
 
 def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
@@ -337,7 +373,12 @@ async def revalidate(
         profile, _, _ = refresh_profile(load_profile(report.profile, reporter=reporter), reporter=reporter)
     global_problems: list[str] = []
     with timer.phase("validate"):
-        plans = [p for p in plan_tasks(profile) if p.id in {t.id for t in tasks}]
+        # tasks the build left out as trivial: static ones were never planned (their test stays in gym/),
+        # simulation ones were planned and cleaned, then their task folder was dropped
+        static_skip = {(s["test"], s.get("file", "")) for s in report.skipped_trivial if s.get("when") != "simulation"}
+        sim_skip = {s["id"] for s in report.skipped_trivial if s.get("when") == "simulation"}
+        wanted = {t.id for t in tasks} | sim_skip
+        plans = [p for p in plan_tasks(profile, exclude=static_skip) if p.id in wanted]
         scratch = Path(tempfile.mkdtemp(prefix="dvsmith-validate-"))
         try:
             (scratch / "gym").mkdir()

@@ -1,0 +1,857 @@
+"""Facts a task's instructions are built from, read from the reference and the gym with pyslang.
+
+For each task, the reference classes (the test and the sequences removed with it) are parsed with
+pyslang, with UVM macro stubs that keep sequence starts (`uvm_do` family) and report macros
+(`uvm_info`, ...) visible as calls. From the syntax trees come: the sequences started and on which
+sequencer (``seq.start(env.agt.sqr)``, `` `uvm_do_on``, ``default_sequence`` through ``uvm_config_db``),
+the sequences those start in turn, ``uvm_config_db`` sets, factory overrides, plusargs
+(``$value$plusargs``, ``$test$plusargs``, ``uvm_cmdline_processor``), `` `ifdef`` names around or in
+the reference, objections, drain times and timeouts, what it prints or writes, register-model
+accesses (``reg_model.X.Y.write(...)``), and whether the test class is an empty subclass of its base
+(``trivial``). What the environment provides (sequencers, config keys it reads, register blocks) is
+read from the rest of the compile unit the same way.
+
+Nothing here comes from the AI: the AI's answer is checked against these facts (``dvsmith.gym.hints``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import pyslang
+from pydantic import BaseModel, ConfigDict, Field
+from pyslang import parsing, syntax
+
+from dvsmith.ai.context import lex_features
+from dvsmith.analysis.parse import name_of, scan_body
+from dvsmith.analysis.profile import ClassDecl, ComponentInfo, Profile, Span
+from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER, PRELUDE
+from dvsmith.gym.svtext import is_sv, lex
+from dvsmith.paths import closeness, confine
+
+SK = syntax.SyntaxKind
+SPEC_VERSION = 1
+
+REPORT_MARKER = "dvsmith__report"
+_REPORT_MACROS = ("uvm_info", "uvm_warning", "uvm_error", "uvm_fatal")
+_SYS_OUTPUTS = {"$display", "$write", "$fdisplay", "$fwrite", "$writememh", "$writememb", "$fopen", "$finish", "$stop"}
+_REG_OPS = {"write", "read", "mirror", "update", "peek", "poke", "predict", "set", "get", "reset", "randomize",
+            "get_mirrored_value", "needs_update", "write_reg", "read_reg"}
+_REG_BLOCK_NAMES = {"reg_model", "regmodel", "ral", "ral_model", "rm", "reg_block", "m_regmodel", "m_reg_model",
+                    "regs", "reg_blk", "ral_blk"}
+_OVERRIDE_FNS = {"set_type_override", "set_inst_override", "set_type_override_by_type",
+                 "set_inst_override_by_type", "set_type_override_by_name", "set_inst_override_by_name"}
+_CMDLINE_FNS = {"get_arg_value", "get_arg_values", "get_arg_matches"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SequenceStart(_Model):
+    sequence: str  # the class started (a sequence, or an item for `uvm_do on an item)
+    kind: Literal["sequence", "item", "other"] = "sequence"
+    sequencer: str = ""  # the path as written (``env.agt.sqr``, ``p_sequencer.apb_sqr``); "" = its own sequencer
+    sequencer_type: str | None = None  # the class of that sequencer, when the gym's code says
+    how: Literal["start", "uvm_do", "uvm_do_on", "default_sequence"] = "start"
+    phase: str | None = None  # default_sequence: the phase it runs in (``main_phase``)
+    started_by: str  # the reference class whose code starts it
+    method: str = ""
+    settings: list[str] = Field(default_factory=list)  # fields the starter sets on it (``seq.n = 2``)
+    must_write: bool = False  # removed with the task: the candidate writes it too
+    file: str | None = None  # where it is (gym path), when known
+
+
+class ConfigSet(_Model):
+    type: str  # the uvm_config_db parameter (``int``, ``uvm_object_wrapper``)
+    context: str  # first argument (``this``, ``null``)
+    path: str  # instance path argument, as written
+    key: str  # field name
+    value: str  # value expression, as written
+    set_by: str
+    read_by_env: list[str] = Field(default_factory=list)  # gym classes that get this key
+
+
+class FactoryOverride(_Model):
+    kind: Literal["type", "instance"]
+    original: str
+    override: str
+    path: str = ""
+    set_by: str
+
+
+class Plusarg(_Model):
+    name: str  # without the leading + and the =%d format
+    how: Literal["value_plusargs", "test_plusargs", "cmdline_processor"]
+    pattern: str  # the string as written
+    read_by: str
+
+
+class Define(_Model):
+    name: str
+    directive: str  # ifdef | ifndef | elsif
+    file: str
+    defined_by_build: bool = False  # the compile unit defines it
+
+
+class Objections(_Model):
+    raised: int = 0
+    dropped: int = 0
+    phases: list[str] = Field(default_factory=list)  # phase methods that raise one
+    drain_times: list[str] = Field(default_factory=list)  # set_drain_time arguments, as written
+    timeouts: list[str] = Field(default_factory=list)  # set_timeout / set_global_timeout arguments
+    delays: list[str] = Field(default_factory=list)  # #delays in phase methods of the test
+
+
+class Output(_Model):
+    kind: str  # uvm_info | uvm_warning | uvm_error | uvm_fatal | $display | $fwrite | $writememh | $fopen | $finish
+    id: str = ""  # report id, or file name for $fopen / $writememh
+    text: str = ""  # the message as written
+    by: str
+    checked_in: list[str] = Field(default_factory=list)  # gym files outside the reference that mention it
+
+
+class RegAccess(_Model):
+    path: str  # ``reg_model.CTRL.EN``
+    op: str  # write | read | mirror | ...
+    reg: str
+    field: str | None = None
+    by: str
+
+
+class ClassToWrite(_Model):
+    name: str
+    file: str
+    kind: str  # test | sequence | other
+    base_class: str | None = None
+    lines: int = 0
+    constraint_blocks: int = 0
+    methods: list[str] = Field(default_factory=list)
+
+
+class EnvProvides(_Model):
+    sequencers: list[str] = Field(default_factory=list)  # sequencer classes of the compile unit
+    virtual_sequencers: list[str] = Field(default_factory=list)
+    config_gets: list[dict[str, str]] = Field(default_factory=list)  # {key, type, in_class}
+    reg_blocks: list[str] = Field(default_factory=list)  # classes extending uvm_reg_block
+    base_sequences: list[str] = Field(default_factory=list)  # sequences left in the gym
+
+
+class TaskSpec(_Model):
+    version: int = SPEC_VERSION
+    test: str
+    base_class: str | None = None
+    base_chain: list[str] = Field(default_factory=list)
+    classes_to_write: list[ClassToWrite] = Field(default_factory=list)
+    test_methods: list[str] = Field(default_factory=list)  # methods the test class declares (besides new)
+    starts: list[SequenceStart] = Field(default_factory=list)
+    inherited_starts: list[str] = Field(default_factory=list)  # started by methods the test inherits, not its own
+    config_sets: list[ConfigSet] = Field(default_factory=list)
+    overrides: list[FactoryOverride] = Field(default_factory=list)
+    plusargs: list[Plusarg] = Field(default_factory=list)
+    defines: list[Define] = Field(default_factory=list)
+    objections: Objections = Field(default_factory=Objections)
+    outputs: list[Output] = Field(default_factory=list)
+    reg_accesses: list[RegAccess] = Field(default_factory=list)
+    calls_finish: bool = False  # the reference calls $finish itself
+    constructor_sets: list[str] = Field(default_factory=list)  # assignments in the test's constructor
+    trivial: bool = False  # the test is an empty subclass of its base (static check)
+    trivial_reason: str | None = None
+    provides: EnvProvides = Field(default_factory=EnvProvides)
+    diagnostics: list[str] = Field(default_factory=list)  # what the extraction could not read
+
+    def sequence_names(self) -> list[str]:
+        return list(dict.fromkeys(s.sequence for s in self.starts))
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _prelude() -> str:
+    lines = []
+    for line in PRELUDE.splitlines():
+        if any(line.startswith(f"`define {m}(") for m in _REPORT_MACROS):
+            continue
+        lines.append(line)
+    # UVM 1800.2-2017: `uvm_do(SEQ_OR_ITEM, SEQR=get_sequencer(), PRIORITY=-1, CONSTRAINTS={})
+    lines = [ln for ln in lines if not ln.startswith("`define uvm_do(")]
+    lines.append(f"`define uvm_do(S,Q=,A2=,A3=,A4=,A5=,A6=,A7=) begin {DO_ON_MARKER}(S, Q); end")
+    for m in _REPORT_MACROS:
+        args = "ID,MSG,A2=,A3=,A4=,A5=,A6=,A7="
+        lines.append(f'`define {m}({args}) begin {REPORT_MARKER}("{m}", ID, MSG); end')
+    return "\n".join(lines) + "\n"
+
+
+class _SpecParser:
+    def __init__(self) -> None:
+        self.sm = pyslang.SourceManager()
+        buf = self.sm.assignText("dvsmith_spec_prelude.svh", _prelude())
+        tree = syntax.SyntaxTree.fromBuffers([buf], self.sm, pyslang.Bag([parsing.PreprocessorOptions()]), [])
+        self._keep: list[Any] = [tree]
+        self.defs = [
+            tr.syntax() for tr in tree.root.getLastToken().trivia
+            if tr.syntax() is not None and tr.syntax().kind == SK.DefineDirective
+        ]
+        self.n = 0
+
+    def parse(self, text: str, defines: list[str]) -> Any:
+        self.n += 1
+        po = parsing.PreprocessorOptions()
+        po.maxIncludeDepth = 0
+        if defines:
+            po.predefines = defines
+        buf = self.sm.assignText(f"dvsmith_spec_{self.n}.sv", text)
+        return syntax.SyntaxTree.fromBuffers([buf], self.sm, pyslang.Bag([po]), list(self.defs))
+
+
+_PARSER: _SpecParser | None = None
+
+
+def _drop() -> None:
+    global _PARSER
+    _PARSER = None
+
+
+atexit.register(_drop)
+
+
+def _parser() -> _SpecParser:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = _SpecParser()
+    return _PARSER
+
+
+def _text(node: Any) -> str:
+    return " ".join(str(node).split()) if node is not None else ""
+
+
+def _lit(node: Any) -> str | None:
+    """The value of a string literal expression (None when it is not one)."""
+    if node is not None and node.kind == SK.StringLiteralExpression:
+        return node.literal.valueText
+    return None
+
+
+def _args(inv: Any) -> list[Any]:
+    al = inv.arguments
+    if al is None:
+        return []
+    out = []
+    for a in al.parameters:
+        if isinstance(a, syntax.SyntaxNode):
+            expr = getattr(a, "expr", None)
+            while expr is not None and expr.kind in (SK.SimplePropertyExpr, SK.SimpleSequenceExpr):
+                expr = expr.expr
+            out.append(expr)
+    return out
+
+
+def _dotted(node: Any) -> list[str]:
+    """``a.b.c`` (a ScopedName or MemberAccess chain) -> ["a", "b", "c"]; [] when not a plain chain."""
+    if node is None:
+        return []
+    k = node.kind
+    if k in (SK.IdentifierName, SK.IdentifierSelectName):
+        return [node.identifier.valueText]
+    if k == SK.ThisHandle:
+        return ["this"]
+    if k == SK.ScopedName:
+        if node.separator.valueText != ".":
+            return []
+        left = _dotted(node.left)
+        right = _dotted(node.right)
+        return left + right if left and right else []
+    if k == SK.MemberAccessExpression:
+        left = _dotted(node.left)
+        return [*left, node.name.valueText] if left else []
+    if k == SK.ElementSelectExpression:
+        return _dotted(node.left)
+    return []
+
+
+def _creation_type(expr: Any) -> str | None:
+    if expr is None or expr.kind != SK.InvocationExpression:
+        return None
+    left = expr.left
+    if left.kind != SK.ScopedName or left.separator.valueText != "::":
+        return None
+    last = name_of(left.right)
+    inner = left.left
+    if last in ("create", "get") and inner.kind == SK.ScopedName and name_of(inner.right) == "type_id":
+        return name_of(inner.left)
+    if last == "get_type":
+        return name_of(inner)
+    return None
+
+
+def _type_arg(expr: Any) -> str:
+    """A factory-override argument: ``X::get_type()`` -> X, ``"X"`` -> X, else its text."""
+    return _creation_type(expr) or (_lit(expr) or "").strip() or _text(expr)
+
+
+class _ClassFacts:
+    """Syntax-level facts of one parsed class (its methods, and extern method bodies given with it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.base: str | None = None
+        self.props: dict[str, str] = {}
+        self.methods: list[str] = []
+        self.method_nodes: list[tuple[str, Any]] = []
+        self.other_items = 0  # members other than methods, utils macros and properties
+        self.constructor_sets: list[str] = []
+        self.constructor_other = 0
+
+
+def _class_facts(tree: Any, name: str) -> _ClassFacts:
+    cf = _ClassFacts(name)
+    for m in tree.root.members:
+        if not isinstance(m, syntax.SyntaxNode):
+            continue
+        if m.kind == SK.ClassDeclaration and m.name.valueText == name:
+            ext = m.extendsClause
+            cf.base = name_of(ext.baseName) if ext is not None else None
+            for it in m.items:
+                if not isinstance(it, syntax.SyntaxNode):
+                    continue
+                k = it.kind
+                if k == SK.ClassPropertyDeclaration and it.declaration.kind == SK.DataDeclaration:
+                    t = name_of(it.declaration.type)
+                    for d in it.declaration.declarators:
+                        if isinstance(d, syntax.SyntaxNode) and t:
+                            cf.props[d.name.valueText] = t
+                    cf.other_items += 1
+                elif k == SK.ClassMethodDeclaration:
+                    mname = name_of(it.declaration.prototype.name) or ""
+                    cf.methods.append(mname)
+                    cf.method_nodes.append((mname, it.declaration))
+                elif k == SK.ClassMethodPrototype:
+                    cf.methods.append(name_of(it.prototype.name) or "")
+                elif k == SK.EmptyMember:
+                    continue
+                else:
+                    cf.other_items += 1
+        elif m.kind in (SK.FunctionDeclaration, SK.TaskDeclaration):
+            pname = m.prototype.name
+            if pname.kind == SK.ScopedName and pname.separator.valueText == "::" and name_of(pname.left) == name:
+                cf.method_nodes.append((name_of(pname.right) or "", m))
+    for mname, node in cf.method_nodes:
+        if mname == "new":
+            _constructor(node, cf)
+    return cf
+
+
+def _constructor(node: Any, cf: _ClassFacts) -> None:
+    for item in node.items:
+        if not isinstance(item, syntax.SyntaxNode):
+            continue
+        text = _text(item)
+        if item.kind == SK.ExpressionStatement and text.startswith("super.new"):
+            continue
+        if item.kind == SK.EmptyStatement:
+            continue
+        if item.kind == SK.ExpressionStatement:
+            cf.constructor_sets.append(text.rstrip(";").strip())
+        else:
+            cf.constructor_other += 1
+
+
+def _walk(node: Any) -> Iterable[Any]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed([c for c in n if isinstance(c, syntax.SyntaxNode)]))
+
+
+# ---------------------------------------------------------------------------- the extractor
+
+
+class SpecExtractor:
+    """Facts of every task of one profile; class source is read from ``repo_root`` through profile spans."""
+
+    def __init__(self, profile: Profile, repo_root: Path, gym_removed: Iterable[str] = ()) -> None:
+        """``gym_removed``: every class some task removes from the gym (not provided by the gym)."""
+        self.profile = profile
+        self.gym_removed = set(gym_removed)
+        self.repo_root = repo_root
+        self._bytes: dict[str, bytes | None] = {}
+        self._facts: dict[tuple[str, str], tuple[_ClassFacts, Any]] = {}
+        self.classes: dict[str, list[ClassDecl]] = {}
+        for c in profile.classes:
+            self.classes.setdefault(c.name, []).append(c)
+        self.seq_names = {s.name for s in profile.sequences}
+        self._env_cache: dict[str, list[dict[str, str]]] = {}
+
+    # ---- source access
+    def file_bytes(self, rel: str) -> bytes | None:
+        if rel not in self._bytes:
+            try:
+                self._bytes[rel] = confine(self.repo_root, rel).read_bytes()
+            except (OSError, ValueError):
+                self._bytes[rel] = None
+        return self._bytes[rel]
+
+    def decl(self, name: str, near: str) -> ClassDecl | None:
+        cands = self.classes.get(name) or []
+        if not cands:
+            return None
+        return max(cands, key=lambda c: (closeness(c.file, near), -len(c.file), c.file))
+
+    def source(self, decl: ClassDecl) -> str:
+        data = self.file_bytes(decl.file)
+        if data is None or decl.span is None:
+            return ""
+        spans: list[Span] = [decl.span, *decl.extern_spans]
+        chunks = [data[s.start : s.end] for s in spans if 0 <= s.start < s.end <= len(data)]
+        return "\n\n".join(c.decode("utf-8", errors="replace") for c in chunks)
+
+    def facts_of(self, decl: ClassDecl) -> tuple[_ClassFacts, Any]:
+        key = (decl.name, decl.file)
+        if key not in self._facts:
+            tree = _parser().parse(self.source(decl), self._defines_for(decl.file))
+            self._facts[key] = (_class_facts(tree, decl.name), tree)  # the tree outlives its nodes' uses
+        return self._facts[key]
+
+    def _defines_for(self, rel: str) -> list[str]:
+        out: list[str] = []
+        for u in self.profile.compile_units:
+            if rel in u.files or rel in u.sources:
+                out += [k if v is None else f"{k}={v}" for k, v in u.defines.items()]
+        return sorted(set(out))
+
+    def props_chain(self, cls: str, near: str) -> dict[str, str]:
+        """Properties of ``cls`` and of its bases in the repo (nearest declaration wins)."""
+        props: dict[str, str] = {}
+        seen: set[str] = set()
+        cur: str | None = cls
+        while cur and cur not in seen and not cur.startswith("uvm_"):
+            seen.add(cur)
+            d = self.decl(cur, near)
+            if d is None:
+                break
+            cf, _ = self.facts_of(d)
+            for k, v in cf.props.items():
+                props.setdefault(k, v)
+            cur = cf.base or d.base_class
+        return props
+
+    def resolve_path(self, cls: str, path: list[str], near: str) -> str | None:
+        """The declared class of ``a.b.c`` seen from ``cls`` (None when the chain leaves the repo)."""
+        cur = cls
+        for part in path:
+            if part == "this":
+                continue
+            t = self.props_chain(cur, near).get(part)
+            if t is None:
+                return None
+            cur = t
+        return cur
+
+    def chain_of(self, name: str, near: str) -> list[str]:
+        d = self.decl(name, near)
+        return list(d.base_chain) if d is not None else []
+
+    # ---- per task
+    def extract(
+        self,
+        test_name: str,
+        test_file: str,
+        removed: list[tuple[str, str, str]],
+        oracle_files: Iterable[str] = (),
+    ) -> TaskSpec:
+        """Facts of the task whose reference classes are ``removed`` ((name, file, kind), the test first)."""
+        test_decl = next((c for c in self.classes.get(test_name, []) if c.file == test_file), None)
+        spec = TaskSpec(
+            test=test_name,
+            base_class=test_decl.base_class if test_decl else None,
+            base_chain=list(test_decl.base_chain) if test_decl else [],
+        )
+        removed_names = {n for n, _, _ in removed}
+        oracle = set(oracle_files) | {f for _, f, _ in removed}
+        for name, rel, kind in removed:
+            decl = next((c for c in self.classes.get(name, []) if c.file == rel), None)
+            if decl is None:
+                continue
+            cf, _tree = self.facts_of(decl)
+            text = self.source(decl)
+            blocks, lines = lex_features(text)
+            spec.classes_to_write.append(
+                ClassToWrite(
+                    name=name, file=rel, kind=kind, base_class=decl.base_class, lines=lines,
+                    constraint_blocks=blocks, methods=[m for m in cf.methods if m],
+                )
+            )
+            if kind == "test":
+                spec.test_methods = [m for m in dict.fromkeys(cf.methods) if m and m != "new"]
+                spec.constructor_sets = cf.constructor_sets
+                trivial = not spec.test_methods and not cf.constructor_sets and not cf.constructor_other
+                trivial = trivial and cf.other_items == 0 and len(removed) == 1
+                if trivial:
+                    spec.trivial = True
+                    spec.trivial_reason = (
+                        f"`{name}` is an empty subclass of `{decl.base_class}`: no method, property or "
+                        "constructor statement beyond super.new"
+                    )
+            self._scan_class(spec, decl, cf, removed_names)
+            spec.defines += self._defines(decl)
+        # dedupe defines
+        seen: set[tuple[str, str]] = set()
+        defs: list[Define] = []
+        for d in spec.defines:
+            if (d.name, d.file) not in seen:
+                seen.add((d.name, d.file))
+                defs.append(d)
+        spec.defines = defs
+        spec.calls_finish = any(o.kind == "$finish" for o in spec.outputs)
+        test_info = next((t for t in self.profile.tests if t.name == test_name and t.file == test_file), None)
+        own = {s.sequence for s in spec.starts if s.started_by == test_name}
+        if test_info is not None:
+            spec.inherited_starts = [n for n in test_info.sequences if n not in own]
+        spec.provides = self.provides(test_file, removed_names)
+        gets = spec.provides.config_gets
+        for cs in spec.config_sets:
+            cs.read_by_env = sorted({g["in_class"] for g in gets if g["key"] == cs.key})
+        self._checked_in(spec, oracle)
+        return spec
+
+    def _scan_class(self, spec: TaskSpec, decl: ClassDecl, cf: _ClassFacts, removed: set[str]) -> None:
+        near = decl.file
+        for mname, node in cf.method_nodes:
+            starts: list[dict] = []
+            locals_: dict[str, str] = {}
+            assigns: dict[str, str] = {}
+            scan_body(node, mname, starts, locals_, assigns)
+            settings: dict[str, list[str]] = {}
+            for n in _walk(node):
+                if n.kind in (SK.AssignmentExpression, SK.NonblockingAssignmentExpression):
+                    parts = _dotted(n.left)
+                    if len(parts) == 2 and parts[0] in locals_:
+                        settings.setdefault(parts[0], []).append(_text(n))
+            for st in starts:
+                typ = st["type"] or assigns.get(st["var"] or "") or locals_.get(st["var"] or "")
+                if typ is None and st["var"]:
+                    typ = self.props_chain(decl.name, near).get(st["var"])
+                if not typ:
+                    continue
+                how = {"macro": "uvm_do_on" if st["sqr"] else "uvm_do"}.get(st["how"], st["how"])
+                item_names = {c.name for c in self.profile.sequence_items}
+                kind = "sequence" if typ in self.seq_names else ("item" if typ in item_names else "other")
+                path = st["sqr"]
+                sqr_type = None
+                parts = _dotted_text(path)
+                if parts:
+                    sqr_type = self.resolve_path(decl.name, parts, near)
+                spec.starts.append(
+                    SequenceStart(
+                        sequence=typ, kind=kind, sequencer=path, sequencer_type=sqr_type, how=how, started_by=decl.name,
+                        method=mname, must_write=typ in removed, settings=settings.get(st["var"] or "", []),
+                        file=(self.decl(typ, near).file if self.decl(typ, near) else None),
+                    )
+                )
+            self._scan_calls(spec, decl, mname, node)
+        for st in spec.starts:
+            if st.how != "default_sequence" or st.sequencer:
+                continue
+            for cs in spec.config_sets:
+                phase = default_sequence_phase(cs)
+                if cs.set_by == decl.name and cs.key == "default_sequence":
+                    path = cs.path.rsplit(".", 1)[0] if phase else cs.path
+                    st.sequencer, st.phase = path, phase
+                    parts = _dotted_text(path)
+                    st.sequencer_type = self.resolve_path(decl.name, parts, near) if parts else None
+                    break
+
+    def _scan_calls(self, spec: TaskSpec, decl: ClassDecl, mname: str, body: Any) -> None:
+        by = decl.name
+        ob = spec.objections
+        for n in _walk(body):
+            k = n.kind
+            if k == SK.DelayControl and decl.kind == "test" and mname.endswith("_phase"):
+                ob.delays.append(_text(n))
+                continue
+            if k != SK.InvocationExpression:
+                continue
+            left = n.left
+            lk = left.kind
+            args = _args(n)
+            if lk == SK.SystemName:
+                fn = left.systemIdentifier.valueText
+                pat = _lit(args[0]) if args else None
+                if fn in ("$value$plusargs", "$test$plusargs") and pat is not None:
+                    spec.plusargs.append(
+                        Plusarg(name=_plusarg_name(pat), pattern=pat, read_by=by,
+                                how="value_plusargs" if fn == "$value$plusargs" else "test_plusargs")
+                    )
+                elif fn in _SYS_OUTPUTS:
+                    ident = ""
+                    if fn in ("$fopen", "$writememh", "$writememb") and args:
+                        ident = _lit(args[0]) or _text(args[0])
+                    text = next((s for s in (_lit(a) for a in args) if s is not None), "")
+                    spec.outputs.append(Output(kind=fn, id=ident, text=text, by=by))
+                continue
+            if lk == SK.IdentifierName:
+                fn = left.identifier.valueText
+                if fn == REPORT_MARKER and len(args) >= 3:
+                    spec.outputs.append(
+                        Output(kind=_lit(args[0]) or "uvm_info", id=_lit(args[1]) or "",
+                               text=_first_literal(args[2]) or "", by=by)
+                    )
+                elif fn in (DO_MARKER, DO_ON_MARKER):
+                    pass
+                elif fn in ("set_drain_time",) and args:
+                    ob.drain_times.append(_text(args[-1]))
+                elif fn in ("set_global_timeout", "set_timeout") and args:
+                    ob.timeouts.append(_text(args[0]))
+                continue
+            if lk not in (SK.ScopedName, SK.MemberAccessExpression):
+                continue
+            last = name_of(left) or ""
+            if lk == SK.ScopedName and left.separator.valueText == "::" and last in ("set", "get"):
+                scope_text = _text(left.left)
+                if ("uvm_config_db" in scope_text or "uvm_resource_db" in scope_text) and last == "set":
+                    if len(args) >= 4:
+                        key = _lit(args[2]) or _text(args[2])
+                        typ = scope_text.split("#", 1)[1].strip().strip("()").strip() if "#" in scope_text else ""
+                        spec.config_sets.append(
+                            ConfigSet(type=typ, context=_text(args[0]), path=_lit(args[1]) or _text(args[1]),
+                                      key=key, value=_text(args[3]), set_by=by)
+                        )
+                    continue
+            if last in _OVERRIDE_FNS:
+                self._override(spec, left, last, args, by)
+                continue
+            if last in _CMDLINE_FNS and args:
+                pat = _lit(args[0])
+                if pat is not None:
+                    spec.plusargs.append(Plusarg(name=_plusarg_name(pat), pattern=pat, how="cmdline_processor",
+                                                 read_by=by))
+                continue
+            if last == "raise_objection":
+                ob.raised += 1
+                if mname not in ob.phases:
+                    ob.phases.append(mname)
+                continue
+            if last == "drop_objection":
+                ob.dropped += 1
+                continue
+            if last == "set_drain_time" and args:
+                ob.drain_times.append(_text(args[-1]))
+                continue
+            if last in ("set_timeout", "set_global_timeout") and args:
+                ob.timeouts.append(_text(args[0]))
+                continue
+            if last in _REG_OPS:
+                parts = _dotted(left)[:-1]
+                acc = self._reg_access(decl, parts)
+                if acc is not None:
+                    reg, fld = acc
+                    spec.reg_accesses.append(
+                        RegAccess(path=".".join(parts), op=last, reg=reg, field=fld, by=by)
+                    )
+
+    def _override(self, spec: TaskSpec, left: Any, fn: str, args: list[Any], by: str) -> None:
+        kind: Literal["type", "instance"] = "instance" if "inst" in fn else "type"
+        if fn in ("set_type_override", "set_inst_override"):  # X::type_id::set_type_override(Y::get_type()[, path])
+            inner = left.left if left.kind == SK.ScopedName else None
+            original = name_of(inner.left) if inner is not None and inner.kind == SK.ScopedName else ""
+            if not args:
+                return
+            override = _type_arg(args[0])
+            path = (_lit(args[1]) or _text(args[1])) if kind == "instance" and len(args) > 1 else ""
+        else:  # factory.set_*_override_by_*(original, override) / (original, override, path)
+            if len(args) < 2:
+                return
+            if kind == "instance":
+                original, override = _type_arg(args[0]), _type_arg(args[1])
+                path = (_lit(args[2]) or _text(args[2])) if len(args) > 2 else ""
+            else:
+                original, override, path = _type_arg(args[0]), _type_arg(args[1]), ""
+        spec.overrides.append(FactoryOverride(kind=kind, original=original or "", override=override, path=path,
+                                              set_by=by))
+
+    def _reg_access(self, decl: ClassDecl, parts: list[str]) -> tuple[str, str | None] | None:
+        """(register, field) when ``parts`` goes through a register block; None otherwise."""
+        if len(parts) < 2:
+            return None
+        blocks = {c.name for c in self.profile.classes if "uvm_reg_block" in c.base_chain}
+        for i, p in enumerate(parts[:-1]):
+            typ = self.resolve_path(decl.name, [x for x in parts[: i + 1] if x != "p_sequencer"] or [p], decl.file)
+            if p.lower() in _REG_BLOCK_NAMES or (typ is not None and typ in blocks):
+                rest = parts[i + 1 :]
+                if not rest:
+                    return None
+                return rest[0], (rest[1] if len(rest) > 1 else None)
+        return None
+
+    def _defines(self, decl: ClassDecl) -> list[Define]:
+        data = self.file_bytes(decl.file)
+        if data is None or decl.span is None:
+            return []
+        unit_defs: set[str] = set()
+        for u in self.profile.compile_units:
+            if decl.file in u.files or decl.file in u.sources:
+                unit_defs |= set(u.defines)
+        out: list[Define] = []
+        stack: list[tuple[str, str]] = []
+        toks = [t for t in lex(data) if not t.trivia]
+        spans = [decl.span, *decl.extern_spans]
+        recorded_outer = False
+        for i, t in enumerate(toks):
+            inside = any(s.start <= t.start < s.end for s in spans)
+            if not recorded_outer and t.start >= decl.span.start:
+                recorded_outer = True
+                for name, kind in stack:
+                    if kind == "guard":
+                        continue
+                    out.append(Define(name=name, directive=kind, file=decl.file, defined_by_build=name in unit_defs))
+            if t.kind != "Directive":
+                continue
+            d = t.text.lstrip("`")
+            nxt = toks[i + 1].text if i + 1 < len(toks) and toks[i + 1].kind == "Identifier" else None
+            if d == "ifndef" and nxt and _is_guard(toks, i, nxt):
+                stack.append(("", "guard"))  # an include guard: `ifndef X / `define X
+                continue
+            if d in ("ifdef", "ifndef") and nxt:
+                stack.append((nxt, d))
+                if inside:
+                    out.append(Define(name=nxt, directive=d, file=decl.file, defined_by_build=nxt in unit_defs))
+            elif d == "elsif" and nxt:
+                if stack:
+                    stack[-1] = (nxt, "elsif")
+                if inside:
+                    out.append(Define(name=nxt, directive=d, file=decl.file, defined_by_build=nxt in unit_defs))
+            elif d == "endif" and stack:
+                stack.pop()
+        return out
+
+    # ---- the environment
+    def unit_files(self, test_file: str) -> list[str]:
+        for u in self.profile.compile_units:
+            if test_file in u.files or test_file in u.sources:
+                return sorted(set(u.files) | set(u.sources))
+        return sorted({c.file for c in self.profile.classes})
+
+    def provides(self, test_file: str, removed: set[str]) -> EnvProvides:
+        """What the gym gives the candidate: every class of the unit that no task removes."""
+        gone = removed | self.gym_removed
+        files = set(self.unit_files(test_file))
+        in_unit = [c for c in self.profile.classes if c.file in files]
+        seqr = sorted({c.name for c in self.profile.sequencers if c.file in files})
+        vseqr = sorted({s.name for s in self.profile.sequencers if s.file in files and self._is_virtual_sequencer(s)})
+        gets = self._env_gets(test_file, files, gone)
+        return EnvProvides(
+            sequencers=seqr,
+            virtual_sequencers=vseqr,
+            config_gets=gets,
+            reg_blocks=sorted({c.name for c in in_unit if "uvm_reg_block" in c.base_chain}),
+            base_sequences=sorted({
+                s.name for s in self.profile.sequences if s.file in files and s.name not in gone
+            }),
+        )
+
+    def _is_virtual_sequencer(self, s: ComponentInfo) -> bool:
+        """A sequencer whose properties are sequencers (handles to the sub-sequencers)."""
+        sqr = {x.name for x in self.profile.sequencers}
+        return any(t in sqr or t.startswith("uvm_sequencer") for t in self.props_chain(s.name, s.file).values())
+
+    def _env_gets(self, test_file: str, files: set[str], gone: set[str]) -> list[dict[str, str]]:
+        key = test_file + "\0" + ",".join(sorted(gone))
+        if key in self._env_cache:
+            return self._env_cache[key]
+        gets: list[dict[str, str]] = []
+        for c in sorted(self.profile.classes, key=lambda c: (c.file, c.name)):
+            if c.file not in files or c.name in gone or c.span is None or not is_sv(c.file):
+                continue
+            cf, _ = self.facts_of(c)
+            for _m, node in cf.method_nodes:
+                for n in _walk(node):
+                    if n.kind != SK.InvocationExpression or n.left.kind != SK.ScopedName:
+                        continue
+                    left = n.left
+                    if left.separator.valueText != "::" or name_of(left) != "get":
+                        continue
+                    scope_text = _text(left.left)
+                    if "uvm_config_db" not in scope_text:
+                        continue
+                    args = _args(n)
+                    if len(args) < 4:
+                        continue
+                    typ = scope_text.split("#", 1)[1].strip().strip("()").strip() if "#" in scope_text else ""
+                    k = _lit(args[2]) or _text(args[2])
+                    entry = {"key": k, "type": typ, "in_class": c.name}
+                    if entry not in gets:
+                        gets.append(entry)
+        self._env_cache[key] = gets
+        return gets
+
+    def _checked_in(self, spec: TaskSpec, oracle: set[str]) -> None:
+        """Which gym files (outside the reference) mention an output's id or message."""
+        if not spec.outputs:
+            return
+        test_file = next((c.file for c in spec.classes_to_write if c.kind == "test"), "")
+        stimulus = {c.file for c in self.profile.classes if c.kind in ("test", "sequence")}
+        candidates = [
+            f for f in (*self.unit_files(test_file), *self.profile.build.files) if f not in oracle and f not in stimulus
+        ]
+        texts = {f: self.file_bytes(f) for f in dict.fromkeys(candidates)}
+        class_names = set(self.classes)
+        for o in spec.outputs:  # a class name is no message a checker looks for
+            needles = [x for x in (o.id, o.text.split("%", 1)[0].strip()) if len(x) >= 4 and x not in class_names]
+            # a whole-word literal search (the needle is a message, not SystemVerilog to parse)
+            pats = [re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(n.encode()) + rb"(?![A-Za-z0-9_])") for n in needles]
+            o.checked_in = sorted(
+                f for f, data in texts.items() if data is not None and any(p.search(data) for p in pats)
+            )
+
+
+def _first_literal(node: Any) -> str | None:
+    """The node's value when it is a string literal, else the first string literal inside it
+    (``$sformatf("x=%0d", x)`` -> ``x=%0d``)."""
+    if node is None:
+        return None
+    for n in _walk(node):
+        if n.kind == SK.StringLiteralExpression:
+            return n.literal.valueText
+    return None
+
+
+def _is_guard(toks: list[Any], i: int, name: str) -> bool:
+    """``toks[i]`` is `` `ifndef name`` directly followed by `` `define name``."""
+    return (
+        i + 3 < len(toks)
+        and toks[i + 2].kind == "Directive"
+        and toks[i + 2].text == "`define"
+        and toks[i + 3].text == name
+    )
+
+
+def _dotted_text(path: str) -> list[str]:
+    """``env.agt.sqr`` (``env.sqr_h[0]``) -> parts; [] for anything that is not a plain dotted name."""
+    if not path:
+        return []
+    path = re.sub(r"\[[^\]]*\]", "", path)
+    parts = [p.strip() for p in path.split(".")]
+    if all(p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "").replace("$", "").isalnum() for p in parts):
+        return parts
+    return []
+
+
+def _plusarg_name(pattern: str) -> str:
+    name = pattern.lstrip("+")
+    for sep in ("=", "%"):
+        name = name.split(sep, 1)[0]
+    return name
+
+
+def default_sequence_phase(cs: ConfigSet) -> str | None:
+    """``env.agt.sqr.main_phase`` -> ``main_phase`` for a default_sequence set."""
+    if cs.key != "default_sequence":
+        return None
+    last = cs.path.rsplit(".", 1)[-1]
+    return last if last.endswith("_phase") else None

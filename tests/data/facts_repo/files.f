@@ -1,0 +1,3 @@
+tb/dut.sv
+tb/facts_pkg.sv
+tb/top.sv

@@ -1,0 +1,2 @@
+module dut(input logic clk);
+endmodule

@@ -1,0 +1,7 @@
+module top;
+  import uvm_pkg::*;
+  import facts_pkg::*;
+  logic clk;
+  dut u_dut(.clk(clk));
+  initial run_test();
+endmodule
