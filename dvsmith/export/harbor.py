@@ -40,7 +40,7 @@ from dvsmith import __version__
 from dvsmith.errors import UserInputError
 from dvsmith.export.common import GymView, load_gym, slug
 from dvsmith.gym.models import Task
-from dvsmith.gym.writer import MANIFEST, render_readme
+from dvsmith.gym.writer import MANIFEST
 from dvsmith.paths import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 SCHEMA_VERSION = "1.4"  # harbor.models.task.config.TaskConfig.schema_version in harbor 0.26.0
@@ -234,9 +234,9 @@ cp -R "$SOLUTION_DIR/files/." "$WORKDIR/"
 """
 
 
-def instruction(task: Task) -> str:
+def instruction(readme: str) -> str:
     return "\n".join([
-        render_readme(task).rstrip(),
+        readme.rstrip(),
         "",
         "## Where you work",
         "",
@@ -268,7 +268,7 @@ def _grading(view: GymView, task: Task, tests_dir: Path) -> None:
 
 def export_task(view: GymView, task: Task, folder: Path, opts: HarborOptions) -> None:
     env_dir, tests_dir, sol_dir = folder / "environment", folder / "tests", folder / "solution"
-    atomic_write_text(folder / "instruction.md", instruction(task))
+    atomic_write_text(folder / "instruction.md", instruction(view.readme(task)))
     atomic_write_text(folder / "task.toml", task_toml(view, task, opts))
     # environment: the build context of the image
     _copy_tree(view.out_dir / "gym", env_dir / "gym")

@@ -13,7 +13,7 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -47,6 +47,7 @@ class BuildOptions(BaseModel):
     use_cache: bool = True
     log_bodies: bool = False
     ai_settings: AISettings | None = None
+    executor: Any = None  # a dvsmith.sim.executor.Executor for the simulations (None: this machine)
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -105,7 +106,8 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
 
     reporter(Event("phase_start", phase="load"))
     with timer.phase("load"):
-        if opts.sim != "none":  # fail fast, before any AI call, when the simulator cannot run
+        if opts.sim != "none" and getattr(opts.executor, "name", "local") == "local":
+            # fail fast, before any AI call, when the simulator cannot run here (a cluster checks its own)
             from dvsmith.sim.toolchain import resolve_toolchain
 
             resolve_toolchain(opts.uvm_home)
@@ -263,6 +265,7 @@ async def _build_into(
             reporter=reporter,
             logs_dir=tmp / "logs",
             use_cache=opts.use_cache,
+            executor=opts.executor,
         )
         report.sim = sim_summary
         # logs were written under the temp folder that becomes OUT: record their final paths

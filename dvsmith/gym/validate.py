@@ -12,7 +12,6 @@ left byte-identical to the original, minus the task's own files to write (``Acce
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
+from dvsmith.sim.executor import Executor, bind, run_slots
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
 DEFAULT_RUN_TIMEOUT_S = 300.0
@@ -86,10 +86,11 @@ async def simulate_tasks(
     logs_dir: Path | None = None,
     units: list[CompileUnit] | None = None,
     use_cache: bool = True,
+    executor: Executor | None = None,
 ) -> SimSummary:
     """Compile gym and original once per unit, run every task's oracle and nop check, fill the tasks'
     ``acceptance`` and ``oracle_result`` and the statuses' validity. Returns the simulation summary."""
-    adapter = get_adapter(simulator, uvm_home=uvm_home)
+    adapter = bind(get_adapter(simulator, uvm_home=uvm_home), executor)
     logs = logs_dir or (gym_dir.parent / "logs")
     unit_by_name = {u.name: u for u in (units if units is not None else profile.compile_units)}
     status_by_id = {s.id: s for s in statuses}
@@ -146,7 +147,7 @@ async def simulate_tasks(
             continue
         jobs += [(t, "oracle", o.binary), (t, "nop", g.binary)]
 
-    workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    workers = asyncio.Semaphore(run_slots(adapter))
     reporter(Event("phase_start", phase="run"))
     reporter(Event("task_start", phase="run", total=len(jobs)))
 
@@ -205,7 +206,8 @@ def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
 
 
 async def revalidate(
-    out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter
+    out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter,
+    executor: Executor | None = None,
 ) -> BuildReport:
     """Re-run the static checks (and with a simulator the oracle/nop runs) on an existing gym.
 
@@ -277,7 +279,7 @@ async def revalidate(
         report.sim = await simulate_tasks(
             repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
-            units=report.compile_units,
+            units=report.compile_units, executor=executor,
         )
         for t in tasks:
             write_task(out_dir, t)
