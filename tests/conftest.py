@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +30,6 @@ pytest_plugins = ["tests.fakeapi", "tests.simkit"]  # fake_api; get (shared simu
 
 
 def _find_uvm_home() -> Path | None:
-    import os
-
     for cand in (os.environ.get("UVM_HOME"), "/tmp/uvm"):
         if cand and (Path(cand) / "src" / "uvm_pkg.sv").is_file():
             return Path(cand)
@@ -48,8 +47,6 @@ def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for simulation tests run through the CLI: one DVSMITH_HOME for the whole session (so
     compiles are shared through the compile cache) and UVM_HOME. Skips when the toolchain is missing,
     unless DVSMITH_REQUIRE_SIM=1 (CI), where a missing toolchain is a failure."""
-    import os
-
     from dvsmith.errors import ToolchainError
     from dvsmith.sim.toolchain import resolve_toolchain
 
@@ -65,4 +62,30 @@ def sim_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             pytest.fail(f"simulation required but unavailable: {problem}")
         pytest.skip(problem)
     home = tmp_path_factory.mktemp("sim_home")
-    return {"DVSMITH_HOME": str(home), "UVM_HOME": str(uvm)}
+    return {"DVSMITH_HOME": str(home), "UVM_HOME": str(uvm), "DVSMITH_COMPILE_LOG": str(COMPILE_LOG)}
+
+
+# Every real Verilator compile of the session (in this process or a CLI subprocess) appends a line here.
+COMPILE_LOG = Path(os.environ.get("DVSMITH_TEST_COMPILE_LOG") or f"/tmp/dvsmith-test-compiles-{os.getpid()}.jsonl")
+os.environ["DVSMITH_COMPILE_LOG"] = str(COMPILE_LOG)
+
+
+def session_compiles() -> list[dict]:
+    import orjson
+
+    if not COMPILE_LOG.is_file():
+        return []
+    return [orjson.loads(line) for line in COMPILE_LOG.read_bytes().splitlines() if line.strip()]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    COMPILE_LOG.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    compiles = session_compiles()
+    seconds = sum(c["seconds"] for c in compiles)
+    failed = sum(1 for c in compiles if not c["ok"])
+    terminalreporter.write_line(
+        f"dvsmith: {len(compiles)} Verilator compiles in this session, {seconds:.0f} s in all ({failed} failed)"
+    )

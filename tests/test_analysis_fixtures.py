@@ -68,6 +68,16 @@ def compare(profile: Profile, expected: dict[str, Any]) -> list[str]:
             out.append(f"compile unit for {unit}: found {len(hits)}")
         elif unit.get("top") and hits[0].top_modules[:1] != [unit["top"]]:
             out.append(f"compile unit {hits[0].name}: tops {hits[0].top_modules} expected {unit['top']}")
+        else:
+            u = hits[0]
+            if "top_modules" in unit and u.top_modules != unit["top_modules"]:
+                out.append(f"compile unit {u.name}: top_modules {u.top_modules} expected {unit['top_modules']}")
+            if "uvm_flavour" in unit and u.uvm_flavour != unit["uvm_flavour"]:
+                out.append(f"compile unit {u.name}: uvm_flavour {u.uvm_flavour} expected {unit['uvm_flavour']}")
+            recipe = u.recipe.model_dump(mode="json") if u.recipe else {}
+            for field, value in unit.get("recipe", {}).items():
+                if recipe.get(field) != value:
+                    out.append(f"compile unit {u.name}: recipe.{field} {recipe.get(field)!r} expected {value!r}")
     return out
 
 

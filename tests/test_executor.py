@@ -45,7 +45,9 @@ class CatAdapter(SimulatorAdapter):
     async def run(self, req: RunRequest) -> RunResult:
         data = req.binary.read_bytes()
         log = req.work_dir / f"{req.test}.s{req.seed}.log"
-        paths.atomic_write_text(log, f"test {req.test} seed {req.seed} binary {hashlib.sha256(data).hexdigest()}\n")
+        meta = (req.binary.parent / "meta.json").is_file()  # the Verilator adapter reads it too
+        paths.atomic_write_text(log, f"test {req.test} seed {req.seed} binary {hashlib.sha256(data).hexdigest()} "
+                                     f"meta {meta}\n")  # fmt: skip
         errors = data.count(b"uvm_error")
         health = LogHealth(test_started=True, test_name=req.test, uvm_error=errors, uvm_fatal=0)
         return RunResult(exit_code=0, timed_out=False, log=log, wall_s=0.0, command=[str(req.binary), req.test],
@@ -151,15 +153,18 @@ async def test_trivial_job_ships_inputs_and_returns_files(ray_cluster: Path, tmp
     try:
         remote = await ex.call(word_count, {"label": "x"}, inputs)
         # a run on a binary the executor did not compile: the local file is shipped by content
-        own = tmp_path / "own.bin"
+        own = tmp_path / "own" / "bin" / "simv"
+        own.parent.mkdir(parents=True)
         own.write_bytes(b"uvm_error")
-        res = await bind(CatAdapter(), ex).run(RunRequest(binary=own, test="z", work_dir=tmp_path / "own"))
+        (own.parent / "meta.json").write_text("{}")
+        res = await bind(CatAdapter(), ex).run(RunRequest(binary=own, test="z", work_dir=tmp_path / "own" / "run"))
     finally:
         ex.close()
     assert remote == local
     assert remote.files == {"sub/report.txt": f"x: {sum(local.value['counts'].values())}\n".encode()}
-    assert res.health.uvm_error == 1 and res.log == tmp_path / "own" / "z.s1.log" and res.log.is_file()
+    assert res.health.uvm_error == 1 and res.log == tmp_path / "own" / "run" / "z.s1.log" and res.log.is_file()
     assert res.command[0] == str(own)
+    assert res.log.read_text().endswith("meta True\n")  # the binary travelled with its meta.json
     # the blobs landed in the workers' content store, named by their hash
     stored = {p.name for p in (ray_cluster / "cache" / "ray" / "blobs").iterdir()}
     assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in inputs.values()} <= stored

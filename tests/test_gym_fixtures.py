@@ -16,7 +16,8 @@ from dvsmith.gym.plan import TaskPlan, plan_tasks
 from dvsmith.gym.static_check import static_check
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-NAMES = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches", "e_broken_ref"]
+NAMES = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches", "e_broken_ref", "f_make_subdir",
+         "g_avip_dual_top"]
 
 
 def _tree(root: Path) -> dict[str, bytes]:

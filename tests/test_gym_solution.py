@@ -1,4 +1,4 @@
-"""Solution mapping onto files_to_write, protected-file detection and report-tampering detection."""
+"""Solution mapping onto files_to_write and protected-file detection (the allowlist: test_gym_allowlist)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dvsmith.errors import UserInputError
-from dvsmith.gym.solution import map_solution, report_tampering
+from dvsmith.gym.solution import map_solution
 
 FILES = ["tb/test/a_test.svh", "tb/seq/a_seq.svh"]
 
@@ -73,25 +73,6 @@ def test_empty_folder_is_an_empty_solution(gym: Path, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     m = map_solution([tmp_path / "empty"], FILES, _manifest(gym))
     assert m.empty and not m.files
-
-
-def test_report_tampering_is_caught_unless_the_reference_does_it(tmp_path: Path) -> None:
-    oracle = tmp_path / "oracle"
-    (oracle / "tb" / "test").mkdir(parents=True)
-    (oracle / "tb" / "test" / "a_test.svh").write_text("class a_test extends base_test; endclass\n")
-    cheat = tmp_path / "a_test.svh"
-    cheat.write_text(
-        "class a_test extends base_test;\n"
-        "  // set_report_id_action in a comment does not count\n"
-        "  function void end_of_elaboration_phase(uvm_phase phase);\n"
-        "    uvm_root::get().set_report_severity_override_hier(UVM_ERROR, UVM_INFO);\n"
-        "  endfunction\nendclass\n"
-    )
-    files = {"tb/test/a_test.svh": cheat}
-    assert report_tampering(files, oracle, ["tb/test/a_test.svh"]) == ["set_report_severity_override_hier"]
-    # the same call in the reference makes it legitimate
-    (oracle / "tb" / "test" / "a_test.svh").write_text(cheat.read_text())
-    assert report_tampering(files, oracle, ["tb/test/a_test.svh"]) == []
 
 
 def test_files_left_out_count_as_empty(tmp_path: Path) -> None:

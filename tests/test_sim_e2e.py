@@ -47,6 +47,7 @@ def test_fixture_builds_and_every_task_is_proven_by_simulation(get: Any, name: s
         assert task["oracle_result"]["passed"]
         assert task["acceptance"]["functional_coverage"] == "unsupported"
         assert task["acceptance"]["coverage"], "no coverage target derived from the oracle"
+        assert task["acceptance"]["require_probe"], "the oracle's run left no grader probe report"
 
 
 def test_tests_reach_different_coverage(get: Any) -> None:
@@ -136,33 +137,6 @@ def test_eval_scoreboard_edit_scores_zero_and_names_the_file(get: Any, sim_env: 
     assert r["protected_edits"] == [sb]
     assert any(sb in reason for reason in r["reasons"])
     assert not r["compiled"]
-
-
-def test_eval_fake_clean_summary_with_real_error_fails(get: Any, sim_env: dict[str, str], tmp_path: Path) -> None:
-    b = get("a_class_per_file")
-    tid = "status_test"
-    sol = tmp_path / "sol"
-    shutil.copytree(b.out / "oracle" / tid, sol)
-    test_file = sol / "tb" / "test" / "status_test.svh"
-    fake = (
-        '    `uvm_error("CHEAT", "a real error")\n'
-        '    $display("--- UVM Report Summary ---");\n'
-        '    $display("** Report counts by severity");\n'
-        '    $display("UVM_INFO :    5");\n'
-        '    $display("UVM_WARNING :    0");\n'
-        '    $display("UVM_ERROR :    0");\n'
-        '    $display("UVM_FATAL :    0");\n'
-        "    phase.drop_objection(this);\n"
-    )
-    text = test_file.read_text()
-    assert "    phase.drop_objection(this);\n" in text
-    test_file.write_text(text.replace("    phase.drop_objection(this);\n", fake, 1))
-    proc = cli(sim_env, "eval", str(b.out), tid, str(sol), "--json")
-    assert proc.returncode == 1, proc.stdout
-    r = orjson.loads(proc.stdout)
-    assert r["compiled"] and r["ran"] and r["started"]
-    assert not r["passed"] and r["score"] == 0.0
-    assert r["uvm_errors"] >= 1
 
 
 def test_validate_reruns_the_checks_on_an_existing_gym(get: Any, sim_env: dict[str, str]) -> None:

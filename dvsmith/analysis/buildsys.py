@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvsmith.analysis.profile import BuildInfo
+from dvsmith.analysis.profile import BuildInfo, Recipe
 
 SV_EXTS = (".sv", ".svh", ".v", ".vh")
 SOURCE_EXTS = (".sv", ".v", ".svp", ".vp")
@@ -49,6 +49,12 @@ _MAKE_ASSIGN = re.compile(r"^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]
 _SH_ASSIGN = re.compile(
     r"^\s*(?:(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)|(?:setenv|set)\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*))$"
 )
+_GENERIC_TARGET = re.compile(
+    r"\(default\)|all|run|sim|simulate|compile|comp|build|elab|elaborate|test|regress|regression|vcs|xrun|qrun|"
+    r"verilator|dsim|vsim|vlog|run_?test|sim_?run",
+    re.IGNORECASE,
+)
+_UNEXPANDED = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 _UVM_HINTS = ("uvm_home", "uvm_pkg.sv", "uvm_macros.svh", "uvm_src", "uvm-1.", "uvm-ieee", "$uvm", "uvm_root")
 
 
@@ -69,6 +75,7 @@ class Root:
     defines: dict[str, str | None] = field(default_factory=dict)
     tops: list[str] = field(default_factory=list)
     origin: str = ""  # build file or filelist it came from
+    recipe: Recipe | None = None
 
 
 @dataclass
@@ -211,6 +218,23 @@ class _Acc:
     tops: list[str] = field(default_factory=list)
     test_select: str | None = None
     sims: set[str] = field(default_factory=set)
+    timescale: str | None = None
+    plusargs: list[str] = field(default_factory=list)  # run-time plusargs (not tool options)
+    test_name: str | None = None  # a literal +UVM_TESTNAME=<name>
+
+
+#: ``+word`` options of simulators that are no plusarg of the design
+_TOOL_PLUS = (
+    "+incdir+", "+define+", "+acc", "+cover", "+fcover", "+libext+", "+vcs", "+lint", "+v2k", "+systemverilogext",
+    "+notimingcheck", "+nospecify", "+neg_tchk", "+plusarg", "+sv", "+vpi", "+access", "+fsdb", "+warn", "+error",
+    "+nowarn", "+verilog", "+timescale", "+delay_mode", "+no_notifier", "+transport", "+pulse", "+vcsd", "+memcbk",
+    "+udpsched", "+rad", "+optconfig", "+nocheck", "+ntb", "+uvm_pkg", "+floatparameters", "+initreg",
+    "+verilator+", "+UVM_TESTNAME=",
+)  # fmt: skip
+
+
+def is_plusarg(tok: str) -> bool:
+    return tok.startswith("+") and len(tok) > 1 and not tok.lower().startswith(tuple(t.lower() for t in _TOOL_PLUS))
 
 
 class Scanner:
@@ -276,6 +300,19 @@ class Scanner:
                 self._define(tok[2:], acc)
             elif low.startswith("+uvm_testname="):
                 acc.test_select = tok
+                value = tok.split("=", 1)[1]
+                if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+                    acc.test_name = value
+            elif low in ("-timescale", "--timescale") and nxt is not None:
+                i += 1
+                acc.timescale = nxt.strip("'\"")
+            elif low.startswith(("-timescale=", "--timescale=", "-timescale+")):
+                acc.timescale = tok[tok.index("scale") + 6 :].strip("'\"")
+            elif is_plusarg(tok) and "$" not in tok:
+                if tok not in acc.plusargs:
+                    acc.plusargs.append(tok)
+            elif re.fullmatch(r"work\.[A-Za-z_][A-Za-z0-9_$]*", tok) and tok not in acc.tops:
+                acc.tops.append(tok.split(".", 1)[1])  # vsim/vopt work.<top>
             elif tok in ("-top", "--top-module", "--top", "-toplevel") and nxt is not None:
                 i += 1
                 acc.tops.append(nxt.strip("'\""))
@@ -366,7 +403,9 @@ class Scanner:
         meta = _Acc()
         roots: list[_Acc] = []
         for lineno, line in cmd_lines:
-            words = [w for w in re.split(r"[\s;|&()\[\],]+", expand_vars(line, env)) if w]
+            # a variable left unexpanded stays one word ($(X)/a.f -> ${X}/a.f), not "$", "X", "/a.f"
+            text = _UNEXPANDED.sub(r"${\1}", expand_vars(line, env))
+            words = [w for w in re.split(r"[\s;|&()\[\],]+", text) if w]
             acc = _Acc()
             self.tokens(words, rel, lineno, [here, "."], here, acc, env, ())
             meta.sims |= acc.sims
@@ -381,6 +420,104 @@ class Scanner:
                 if posixpath.basename(w) in SIMULATORS:
                     meta.sims.add(SIMULATORS[posixpath.basename(w)])
         return roots, meta
+
+    def scan_make_dry(self, rel: str) -> list[tuple[str, _Acc, Recipe]]:
+        """Roots of one Makefile as ``make -n`` prints them: [(run folder, what it compiles, recipe)].
+
+        Empty when make is missing or no target printed a simulator command naming sources (the static
+        scan is then used). A target that runs one named test (``+UVM_TESTNAME=<name>``) contributes its
+        extra defines and plusargs to that test only.
+        """
+        from dvsmith.analysis import makedry
+
+        if makedry.make_program() is None:
+            return []
+        text = read_text(self.repo / rel)
+        per_target: list[tuple[str, list[tuple[makedry.DryCommand, _Acc]]]] = []
+        seen_outputs: set[tuple[str, ...]] = set()
+        for target in makedry.pick_targets(text):
+            run = makedry.dry_run(self.repo, rel, target)
+            if not run.ok and not run.commands:
+                continue
+            key = tuple(c.cwd + "\0" + c.text for c in run.commands)
+            if not key or key in seen_outputs:
+                continue
+            seen_outputs.add(key)
+            accs: list[tuple[makedry.DryCommand, _Acc]] = []
+            for c in run.commands:
+                acc = _Acc()
+                if c.cwd:
+                    self.tokens(c.words[1:], rel, 0, [c.cwd, "."], c.cwd, acc, {}, ())
+                acc.sims.add(SIMULATORS.get(posixpath.basename(c.words[0]), c.words[0]))
+                accs.append((c, acc))
+            per_target.append((target or "(default)", accs))
+        # compile commands grouped by what they read
+        groups: dict[tuple, list[tuple[str, makedry.DryCommand, _Acc]]] = {}
+        for target, accs in per_target:
+            for c, acc in accs:
+                if acc.sources or acc.filelists:
+                    groups.setdefault((c.cwd, tuple(acc.filelists), tuple(acc.sources)), []).append((target, c, acc))
+        out: list[tuple[str, _Acc, Recipe]] = []
+        # tops named by run commands (vsim work.hvl_top work.hdl_top) of targets that compile nothing
+        run_tops: list[str] = []
+        for _target, accs in per_target:
+            for _c, a in accs:
+                if not (a.sources or a.filelists):
+                    run_tops += [t for t in a.tops if t not in run_tops]
+        for (cwd, _fl, _src), members in groups.items():
+            targets = {t for t, _, _ in members}
+            if len(groups) == 1:  # one testbench: every target's run commands are its own (make simulate)
+                targets = {t for t, _ in per_target}
+            test_of: dict[str, str | None] = {}
+            for target, accs in per_target:
+                if target in targets:
+                    names = [a.test_name for _, a in accs if a.test_name]
+                    test_of[target] = names[0] if len(set(names)) == 1 else None
+            # the flow's generic targets (run, sim, all, ...) with their default TEST are the common recipe;
+            # a target of its own that runs one test (``make boot_test``) is that test's
+            named = [n for n in test_of.values() if n]
+            for target, name in list(test_of.items()):
+                if name and (_GENERIC_TARGET.fullmatch(target) or named.count(name) > 1):
+                    test_of[target] = None
+            base = [a for t, _, a in members if test_of.get(t) is None] or [a for _, _, a in members]
+            common = dict(base[0].defines)
+            for a in base[1:]:
+                common = {k: v for k, v in common.items() if k in a.defines and a.defines[k] == v}
+            first_t, first_c, first = members[0]
+            root = _Acc(
+                filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims)
+            )
+            recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd)
+            base_targets = [t for t in dict.fromkeys(t for t, _, _ in members) if test_of.get(t) is None]
+            for target, accs in per_target:
+                if target not in targets:
+                    continue
+                for c, a in accs:
+                    for d in a.incdirs:
+                        if d not in root.incdirs:
+                            root.incdirs.append(d)
+                    root.tops += [t for t in a.tops if t not in root.tops]
+                    if c.text not in recipe.commands and len(recipe.commands) < 12:
+                        recipe.commands.append(c.text)
+                    recipe.timescale = recipe.timescale or a.timescale
+                test = test_of.get(target)
+                run_plus = [p for _, a in accs for p in a.plusargs]
+                if test is None:
+                    if not recipe.plusargs and target in base_targets:
+                        recipe.plusargs = list(dict.fromkeys(run_plus))
+                    continue
+                compile_defs = next((a.defines for t, _, a in members if t == target), {})
+                extra = {k: v for k, v in compile_defs.items() if common.get(k, "\0") != v}
+                if extra:
+                    recipe.test_defines[test] = extra
+                plus = [p for p in dict.fromkeys(run_plus) if p not in recipe.plusargs]
+                if plus:
+                    recipe.test_plusargs[test] = plus
+            if not root.tops:
+                root.tops = list(run_tops)
+            root.timescale = recipe.timescale
+            out.append((cwd, root, recipe))
+        return out
 
     def scan_core(self, rel: str) -> _Acc | None:
         """FuseSoC .core (YAML): files of the filesets, include files' folders as incdirs, toplevel."""
@@ -458,13 +595,21 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
     test_select: str | None = None
     used_makefiles: list[str] = []
     used_scripts: list[str] = []
+    recipes: dict[int, Recipe] = {}  # id(acc) -> the recipe it came with
     for rel in makefiles:
         found, meta = scanner.scan_script(rel, "make")
         sims |= meta.sims
         test_select = test_select or meta.test_select
-        if found or meta.sims or meta.test_select:
+        dry = scanner.scan_make_dry(rel) if found or meta.sims else []
+        if found or meta.sims or meta.test_select or dry:
             used_makefiles.append(rel)
-        roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+        if dry:
+            for cwd, acc, recipe in dry:
+                sims |= acc.sims
+                recipes[id(acc)] = recipe
+                roots.append((rel, cwd, acc))
+        else:
+            roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
     for rel in scripts:
         kind = classify_build_file(rel) or "sh"
         found, meta = scanner.scan_script(rel, kind)
@@ -533,6 +678,14 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
                 defines=acc.defines,
                 tops=acc.tops,
                 origin=origin,
+                recipe=recipes.get(id(acc))
+                or Recipe(
+                    origin=origin,
+                    source="filelist" if origin.endswith(FILELIST_EXTS) else "static",
+                    run_dir=cwd,
+                    timescale=acc.timescale,
+                    plusargs=list(acc.plusargs),
+                ),
             )
         )
 

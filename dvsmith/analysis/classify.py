@@ -220,6 +220,8 @@ class Assembler:
             defines=dict(root.defines),
             top_modules=self._tops(closure, root.tops),
             files=sorted(closure_set | set(root.filelists)),
+            recipe=root.recipe,
+            include_dirs_last=self._incdirs_of(closure),
         )
 
     def _units_from_tops(self) -> list[CompileUnit]:

@@ -25,6 +25,8 @@ from dvsmith.analysis import parse as sv
 from dvsmith.analysis.buildsys import SV_EXTS, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
+from dvsmith.analysis.recipe import finish_units
+from dvsmith.analysis.simconfig import load_sim_config
 from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
@@ -314,6 +316,7 @@ def analyze_repo(
     reporter: Reporter = null_reporter,
     require_tests: bool = True,
     write_cache: bool = True,
+    sim_config: Path | None = None,
 ) -> tuple[Profile, IngestStats]:
     """Analyse ``repo`` into a profile (not saved).
 
@@ -323,6 +326,7 @@ def analyze_repo(
     """
     t0 = time.perf_counter()
     repo = _check_repo(repo)
+    cfg, cfg_path = load_sim_config(repo, sim_config)
     reporter(Event("phase_start", phase="scan"))
     entries, walk_diags = walk_repo(repo)
     if not entries:
@@ -441,6 +445,7 @@ def analyze_repo(
     for r in sorted(records, key=lambda r: r.path):
         fp.update(f"{r.path}\0{r.sha256}\n".encode())
 
+    units = finish_units(repo, result.units, result.tests, cfg)
     comps = result.components
     profile = Profile(
         name=_safe_name(name or repo.name),
@@ -464,7 +469,10 @@ def analyze_repo(
         build=scan.info,
         diagnostics=diagnostics,
         classes=result.classes,
-        compile_units=result.units,
+        compile_units=units,
+        sim_config=cfg_path,
+        rewrites_enabled=cfg.rewrites if cfg is not None else True,
+        rewrites_disabled=list(cfg.disable_rewrites) if cfg is not None else [],
         files=records,
     )
     stats = IngestStats(
@@ -477,12 +485,17 @@ def analyze_repo(
 
 
 def ingest(
-    repo: Path, *, name: str | None = None, use_cache: bool = True, reporter: Reporter = null_reporter
+    repo: Path,
+    *,
+    name: str | None = None,
+    use_cache: bool = True,
+    reporter: Reporter = null_reporter,
+    sim_config: Path | None = None,
 ) -> tuple[Profile, IngestStats]:
-    """Analyse ``repo`` and save its profile."""
+    """Analyse ``repo`` and save its profile (``sim_config``: a dvsmith.toml elsewhere than the repo root)."""
     from dvsmith.analysis.store import save_profile
 
-    profile, stats = analyze_repo(repo, name=name, use_cache=use_cache, reporter=reporter)
+    profile, stats = analyze_repo(repo, name=name, use_cache=use_cache, reporter=reporter, sim_config=sim_config)
     save_profile(profile)
     return profile, stats
 
@@ -530,7 +543,12 @@ def refresh_profile(
     from dvsmith.analysis.store import save_profile
 
     reporter(Event("info", message=f"{len(changed)} file(s) changed since ingest; re-analysing"))
-    new, stats = analyze_repo(Path(profile.repo_root), name=profile.name, use_cache=use_cache, reporter=reporter)
+    cfg = Path(profile.sim_config) if profile.sim_config else None
+    if cfg is not None and cfg == Path(profile.repo_root) / "dvsmith.toml":
+        cfg = None
+    new, stats = analyze_repo(
+        Path(profile.repo_root), name=profile.name, use_cache=use_cache, reporter=reporter, sim_config=cfg
+    )
     save_profile(new)
     return new, stats, changed
 

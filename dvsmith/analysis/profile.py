@@ -49,6 +49,7 @@ class TestInfo(ClassRef):
     span: Span | None = None
     extern_spans: list[Span] = Field(default_factory=list)  # out-of-class method bodies (same file)
     compile_unit: str | None = None
+    plusargs: list[str] = Field(default_factory=list)  # run-time plusargs the repo's build gives this test
 
 
 class SequenceInfo(ClassRef):
@@ -109,6 +110,35 @@ class BuildInfo(_Model):
     test_var: str | None = None
 
 
+class Recipe(_Model):
+    """How the repo's own build compiles and runs a unit (extra): what its Makefile/script printed.
+
+    Paths are repo-relative. ``run_dir`` is the folder the simulator command runs in: the original tool
+    resolves `` `include "x" `` against it first, then the ``+incdir+`` folders, then the including file's
+    folder, and the Verilator command reproduces that order.
+    """
+
+    origin: str = ""  # "sim/Makefile:compile", a script, or a filelist
+    source: Literal["make-dry-run", "static", "filelist", "config"] = "static"
+    tool: str | None = None  # the simulator command word that compiled (xrun, vcs, vlog, verilator, ...)
+    run_dir: str = "."
+    commands: list[str] = Field(default_factory=list)  # the simulator command lines, as the build printed them
+    timescale: str | None = None
+    plusargs: list[str] = Field(default_factory=list)  # run-time plusargs common to every test
+    test_plusargs: dict[str, list[str]] = Field(default_factory=dict)  # test -> its own extra plusargs
+    test_defines: dict[str, dict[str, str | None]] = Field(default_factory=dict)  # test -> its own extra defines
+
+
+class UvmUse(_Model):
+    """One use of a UVM 1.1/1.2 API that UVM 1800.2-2017 deprecated or dropped (extra)."""
+
+    file: str
+    line: int
+    api: str  # e.g. "uvm_test_done", "`uvm_do_with"
+    flavour: Literal["1.1", "1.2"]
+    dropped: bool = False  # gone from 2017 altogether (needs dvsmith's compatibility file)
+
+
 class CompileUnit(_Model):
     """One independently compiled testbench in the repo (extra): what a simulator adapter compiles.
 
@@ -124,6 +154,12 @@ class CompileUnit(_Model):
     defines: dict[str, str | None] = Field(default_factory=dict)
     top_modules: list[str] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)  # every repo file the unit reads (sources + includes)
+    # extras for real repositories (issue 13)
+    recipe: Recipe | None = None
+    include_dirs_last: list[str] = Field(default_factory=list)  # including files' folders, searched last
+    uvm_flavour: Literal["1.1", "1.2", "2017"] = "2017"
+    uvm_uses: list[UvmUse] = Field(default_factory=list)
+    variant_of: str | None = None  # a per-test define variant of this unit
 
 
 class Diagnostic(_Model):
@@ -170,4 +206,7 @@ class Profile(_Model):
     # extras
     classes: list[ClassDecl] = Field(default_factory=list)
     compile_units: list[CompileUnit] = Field(default_factory=list)
+    sim_config: str | None = None  # the dvsmith.toml (or --sim-config file) that was applied
+    rewrites_enabled: bool = True  # Verilator compatibility rewrites (dvsmith.toml ``rewrites``)
+    rewrites_disabled: list[str] = Field(default_factory=list)  # rewrites switched off by name
     files: list[FileRecord] = Field(default_factory=list)

@@ -42,16 +42,16 @@ ExecutorOpt = Annotated[
     str, typer.Option("--executor", help="local|ray: where compiles and simulations run (ray needs the ray "
                       "extra of dvsmith).")
 ]
+RayAddressOpt = Annotated[
+    str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
+                             help="Ray cluster to use with --executor ray (default: start a local one).")
+]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report (one case per task or job).")]
 MetricsPushOpt = Annotated[
     str | None, typer.Option("--metrics-push", help="Push the metrics to this Prometheus Pushgateway URL.")
 ]
 MetricsFileOpt = Annotated[
     Path | None, typer.Option("--metrics", help="Write the metrics in Prometheus textfile format to this file.")
-]
-RayAddressOpt = Annotated[
-    str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
-                             help="Ray cluster to use with --executor ray (default: start a local one).")
 ]
 
 
@@ -125,13 +125,21 @@ def ingest(
     name: Annotated[str | None, typer.Option(help="Profile name (default: the folder's name).")] = None,
     no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
+    sim_config: Annotated[
+        Path | None, typer.Option("--sim-config", help="A dvsmith.toml to use instead of the repo root's.")
+    ] = None,
 ) -> None:
     """Analyse a repository with pyslang and store its profile (no AI, no simulator)."""
     from dvsmith.analysis.ingest import ingest as core_ingest
 
     reporter = render.ProgressReporter(quiet=json_out)
     with reporter:
-        profile, stats = _guard(lambda: core_ingest(repo, name=name, use_cache=not no_cache, reporter=reporter))
+        profile, stats = _guard(
+            lambda: core_ingest(
+                repo, name=name, use_cache=not no_cache, reporter=reporter,
+                sim_config=sim_config.resolve() if sim_config else None,
+            )
+        )  # fmt: skip
     if json_out:
         doc = profile.model_dump(mode="json")
         doc["stats"] = stats.model_dump(mode="json")
@@ -148,8 +156,15 @@ def ingest(
         f"{stats.seconds:.3f} s; {len(profile.diagnostics)} diagnostics"
     )
     rows = [
-        (t.name, t.file, t.line, t.base_class or "", "yes" if t.is_base else "", "yes" if t.in_build else "no",
-         ", ".join(t.sequences))
+        (
+            t.name,
+            t.file,
+            t.line,
+            t.base_class or "",
+            "yes" if t.is_base else "",
+            "yes" if t.in_build else "no",
+            ", ".join(t.sequences),
+        )
         for t in profile.tests
     ]
     c.print(render.table("Tests", ["test", "file", "line", "extends", "base", "in build", "starts"], rows))
@@ -169,6 +184,14 @@ def build(
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder (default: UVM_HOME or PyPI).")] = None,
     no_cache: NoCacheOpt = False,
     log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Log prompt and answer bodies.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace OUT even when it is not empty and not a previous dvsmith build (never the repository, "
+            "DVSMITH_HOME, the current folder or a folder containing them).",
+        ),
+    ] = False,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     junit: JunitOpt = None,
@@ -188,9 +211,18 @@ def build(
             raise UserInputError(f"unknown simulator '{sim}' (verilator|none)")
         with _executor(executor, ray_address) as ex, collecting() as samples:
             opts = BuildOptions(
-                name=name, out=out, concurrency=concurrency, provider=provider, model=model, sim=sim,
-                uvm_home=uvm_home, use_cache=not no_cache, log_bodies=log_bodies,
-                ai_settings=_ai_settings_from_env(), executor=ex,
+                name=name,
+                out=out,
+                concurrency=concurrency,
+                provider=provider,
+                model=model,
+                sim=sim,
+                uvm_home=uvm_home,
+                use_cache=not no_cache,
+                log_bodies=log_bodies,
+                force=force,
+                ai_settings=_ai_settings_from_env(),
+                executor=ex,
             )
             with reporter:
                 report = asyncio.run(run_build(opts, reporter))
@@ -214,12 +246,16 @@ def _show_build(report: Any) -> None:
     for t in report.tasks:
         o = t.oracle
         cov = ", ".join(f"{k} {v:.0f}%" for k, v in (o.coverage.items() if o else [])) or "-"
-        rows.append((
-            t.id, t.metadata_source + (" (fallback)" if t.metadata_fell_back else ""),
-            "ok" if t.static_ok else "FAIL",
-            "-" if o is None else ("pass" if o.passed else "FAIL"),
-            cov, "valid" if t.valid else f"INVALID: {t.invalid_reason}",
-        ))
+        rows.append(
+            (
+                t.id,
+                t.metadata_source + (" (fallback)" if t.metadata_fell_back else ""),
+                "ok" if t.static_ok else "FAIL",
+                "-" if o is None else ("pass" if o.passed else "FAIL"),
+                cov,
+                "valid" if t.valid else f"INVALID: {t.invalid_reason}",
+            )
+        )
     c.print(render.table("Tasks", ["task", "metadata", "static", "oracle", "coverage", "status"], rows))
     c.print(render.phase_table(report.phases))
     c.print(
@@ -281,12 +317,14 @@ def eval_cmd(
     seed: Annotated[int, typer.Option(help="First simulation seed.")] = 1,
     seeds: Annotated[int, typer.Option(min=1, max=100, help="Run this many seeds and report mean and spread.")] = 1,
     batch: Annotated[
-        Path | None, typer.Option(help="JSONL of {\"task\": ID, \"solution\": [paths]} to evaluate in parallel.")
+        Path | None, typer.Option(help='JSONL of {"task": ID, "solution": [paths]} to evaluate in parallel.')
     ] = None,
     combine: Annotated[
         bool,
-        typer.Option("--combine", help="Compile the solutions of different tasks of a batch together (faster; "
-                     "they share one binary)."),
+        typer.Option(
+            "--combine",
+            help="Compile the solutions of different tasks of a batch together (faster; they share one binary).",
+        ),
     ] = False,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
     executor: ExecutorOpt = "local",
@@ -412,8 +450,21 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
         return
     c = render.out_console
     c.print(f"[bold]{profile.name}[/]  {profile.repo_root}  created {profile.created_at}")
-    for field in ("tests", "sequences", "sequence_items", "agents", "envs", "drivers", "monitors",
-                  "scoreboards", "sequencers", "covergroups", "packages", "interfaces", "modules"):
+    for field in (
+        "tests",
+        "sequences",
+        "sequence_items",
+        "agents",
+        "envs",
+        "drivers",
+        "monitors",
+        "scoreboards",
+        "sequencers",
+        "covergroups",
+        "packages",
+        "interfaces",
+        "modules",
+    ):
         items = getattr(profile, field)
         more = " ..." if len(items) > 8 else ""
         c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{more}")
@@ -473,8 +524,16 @@ def ai_logs(
         render.print_json({"summary": summary, "calls": recent})
         return
     rows = [
-        (e.get("time", ""), e.get("task", ""), e.get("model", ""), f"{float(e.get('duration_s', 0)):.2f}",
-         e.get("tokens_in", 0), e.get("tokens_out", 0), e.get("retries", 0), e.get("outcome", ""))
+        (
+            e.get("time", ""),
+            e.get("task", ""),
+            e.get("model", ""),
+            f"{float(e.get('duration_s', 0)):.2f}",
+            e.get("tokens_in", 0),
+            e.get("tokens_out", 0),
+            e.get("retries", 0),
+            e.get("outcome", ""),
+        )
         for e in recent
     ]
     c = render.out_console

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -87,6 +88,12 @@ class ProgressReporter:
             self.progress.update(bar, advance=event.advance, detail=self._detail(event.phase))
             return
         if event.kind == "info":
+            step = event.data.get("step")
+            if step is not None:  # a long step's live state (e.g. "original a: C++ 3/12 objects")
+                bar = self._bars.get(event.phase)
+                if bar is not None:
+                    self.progress.update(bar, detail=escape(str(step)))
+                return
             if event.data.get("retry"):
                 counts = self._details.setdefault(event.phase, {})
                 counts["retries"] = counts.get("retries", 0) + int(str(event.data["retry"]))

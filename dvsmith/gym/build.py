@@ -8,7 +8,6 @@ build leaves no half-written output and the previous OUT stays intact until the 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -27,7 +26,9 @@ from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.clean import CleanResult, TaskCleaning, clean_repo
 from dvsmith.gym.models import BuildReport, Task, TaskStatus
+from dvsmith.gym.outdir import check_out, clean_stale_temps, make_temp_dir, swap_into_place
 from dvsmith.gym.plan import TaskPlan, plan_tasks
+from dvsmith.gym.simprep import prepare_original, rewrite_gym, uvm_compat_notes
 from dvsmith.gym.static_check import static_check
 from dvsmith.gym.writer import content_hash, write_manifest, write_task
 from dvsmith.metrics import PhaseTimer
@@ -46,6 +47,7 @@ class BuildOptions(BaseModel):
     uvm_home: Path | None = None
     use_cache: bool = True
     log_bodies: bool = False
+    force: bool = False  # replace an OUT that is not a previous build (never the repo or an ancestor of it)
     ai_settings: AISettings | None = None
     executor: Any = None  # a dvsmith.sim.executor.Executor for the simulations (None: this machine)
 
@@ -68,9 +70,7 @@ def _load(opts: BuildOptions, reporter: Reporter) -> tuple[Profile, list[str]]:
     return profile, changed
 
 
-def _assemble_task(
-    plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path
-) -> Task:
+def _assemble_task(plan: TaskPlan, meta: MetadataResult, cleaning: TaskCleaning, oracle_root: Path) -> Task:
     test = plan.test
     select = f"+UVM_TESTNAME={test.name}"
     md = meta.metadata
@@ -97,6 +97,7 @@ def _assemble_task(
         removed_references=[r.model_dump(mode="json") for r in cleaning.removed_references],
         oracle_files=list(cleaning.oracle_files),
         requires=list(cleaning.requires),
+        plusargs=list(test.plusargs),
     )
 
 
@@ -121,21 +122,29 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
             f"profile '{profile.name}' has no task to build: every test is a base test or outside the build"
         )
 
-    out = (opts.out or default_out_dir(profile.name)).resolve()
-    if out == repo_root or repo_root in out.parents:
-        raise UserInputError(f"--out must be outside the repository: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    plan_out = check_out(opts.out or default_out_dir(profile.name), repo_root, force=opts.force)
+    out = plan_out.out
+    if plan_out.replaces == "forced":
+        reporter(Event("warning", phase="load", message=f"--force: replacing {out}, which {plan_out.what}"))
+    stale = clean_stale_temps(out)
+    if stale:
+        reporter(
+            Event(
+                "warning",
+                phase="load",
+                message=f"removed {len(stale)} temp folder(s) left by an interrupted build: {', '.join(stale)}",
+            )
+        )
+    tmp = make_temp_dir(out)
     try:
         report = await _build_into(tmp, out, opts, profile, changed, plans, timer, reporter)
         report.wall_s = round(time.perf_counter() - started, 4)
+        report.stale_temps_removed = stale
+        report.out_replaced = plan_out.replaces
         with timer.phase("report"):
             report.phases = timer.as_dict()
             atomic_write_json(tmp / "build.json", report.model_dump(mode="json"))
-            _swap_into_place(tmp, out)
+            swap_into_place(tmp, out)
         report.phases = timer.as_dict()
         report.wall_s = round(time.perf_counter() - started, 4)
         atomic_write_json(out / "build.json", report.model_dump(mode="json"))
@@ -143,19 +152,6 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp`` with renames only; the old output is removed after the swap."""
-    old: Path | None = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 async def _build_into(
@@ -200,11 +196,15 @@ async def _build_into(
         gym_dir.mkdir()
         oracle_dir.mkdir()
         cleaning: CleanResult = clean_repo(repo_root, profile, plans, gym_dir, oracle_dir, reporter=reporter)
+        gym_rewrites = rewrite_gym(gym_dir, profile)  # Verilator compatibility rewrites (simprep)
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
         tasks = [_assemble_task(p, results[p.id], by_task[p.id], oracle_dir) for p in plans]
+        unit_files = {u.name: set(u.files) | set(u.sources) for u in profile.compile_units}
         for t in tasks:
+            mine = unit_files.get(t.compile_unit or "", set())
+            t.rewrites = [r.model_dump(mode="json") for r in gym_rewrites if r.file in mine]
             write_task(tmp, t)
 
     reporter(Event("phase_start", phase="validate"))
@@ -248,13 +248,17 @@ async def _build_into(
         tasks=statuses,
         static_problems=list(static.problems),
         compile_units=list(profile.compile_units),
+        uvm_flavours={u.name: u.uvm_flavour for u in profile.compile_units},
+        uvm_compat=uvm_compat_notes(profile),
     )
 
     if opts.sim != "none":
         from dvsmith.gym.validate import simulate_tasks
 
+        prepared = prepare_original(repo_root, profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         sim_summary = await simulate_tasks(
-            repo_root=repo_root,
+            repo_root=Path(prepared.original_root),
             gym_dir=gym_dir,
             profile=profile,
             tasks=tasks,

@@ -308,11 +308,13 @@ class _Ctx:
         self.incdirs_all: list[str] = []
         self.incdirs_of: dict[str, list[str]] = defaultdict(list)
         for u in profile.compile_units:
-            for d in u.incdirs:
+            # the folder the repo's flow runs in resolves includes too (`include "../tb/x.sv" from sim/)
+            dirs = [*([u.root] if u.root not in (".", "") else []), *u.incdirs]
+            for d in dirs:
                 if d not in self.incdirs_all:
                     self.incdirs_all.append(d)
             for f in (*u.files, *u.sources):
-                for d in u.incdirs:
+                for d in dirs:
                     if d not in self.incdirs_of[f]:
                         self.incdirs_of[f].append(d)
         self.known_includes = {f.path: list(f.includes) for f in profile.files}

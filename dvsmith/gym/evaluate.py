@@ -24,17 +24,21 @@ import orjson
 from pydantic import BaseModel, Field
 
 from dvsmith.analysis.profile import CompileUnit
-from dvsmith.errors import UserInputError
+from dvsmith.errors import ToolchainError, UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.allowlist import check_solution, uvm_sources
 from dvsmith.gym.build import load_build, load_task
 from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
+from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
-from dvsmith.gym.solution import MappedSolution, map_solution, report_tampering
+from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
-from dvsmith.paths import cache_dir
-from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, SimulatorAdapter, get_adapter
+from dvsmith.paths import cache_dir, confine
+from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, SimulatorAdapter, get_adapter
+from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.executor import Executor, bind, run_slots
+from dvsmith.sim.points import Key, load_point_set, read_points_file, summarize_on
 from dvsmith.sim.scoring import score
 
 
@@ -55,6 +59,7 @@ class SeedRun(BaseModel):
     sim_time: str | None = None
     wall_s: float = 0.0
     log: str | None = None
+    sandbox: str = "none"  # how the run was confined: bwrap | unshare | none (dvsmith.sim.sandbox)
 
 
 class EvalResult(BaseModel):
@@ -103,7 +108,7 @@ def read_batch(path: Path) -> list[EvalJob]:
             sols = [sol] if isinstance(sol, str) else list(sol)
             jobs.append(EvalJob(task=str(doc["task"]), solution=[(path.parent / s) for s in sols]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise UserInputError(f"{path}:{n}: not a {{\"task\", \"solution\"}} JSON line ({exc})") from None
+            raise UserInputError(f'{path}:{n}: not a {{"task", "solution"}} JSON line ({exc})') from None
     return jobs
 
 
@@ -149,7 +154,7 @@ async def evaluate_many(
     mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in zip(tasks, jobs, strict=True)]
     simulator = str(report.options.get("sim") or "verilator")
     adapter = bind(get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home), executor)
-    ev = _Evaluator(out_dir, report, adapter, seed=seed, seeds=seeds)
+    ev = _Evaluator(out_dir, report, adapter, seed=seed, seeds=seeds, uvm_home=uvm_home)
     reporter(Event("task_start", phase="eval", total=len(jobs)))
     results: list[EvalResult | None] = [ev.screen(t, m) for t, m in zip(tasks, mapped, strict=True)]
     pending = [i for i, r in enumerate(results) if r is None]
@@ -188,6 +193,23 @@ def _with_empty_files(task: Task, files: dict[str, Path], work: Path) -> dict[st
     return out
 
 
+def candidate_coverage(
+    run: RunResult, task: Task, points: dict[Key, frozenset[str]] | None
+) -> CoverageSummary | None:
+    """The run's coverage as it is scored: on the original's points (key and hierarchy, totals from the
+    original) and the task's coverage files. Without a recorded point set (an older build), the run's
+    own points restricted to the coverage files."""
+    if points is not None:
+        if run.coverage_file is None or not run.coverage_file.is_file():
+            return None
+        hits = read_points_file(run.coverage_file, {k[0] for k in points})
+        return summarize_on(hits, points, task.acceptance.coverage_files or None, source=str(run.coverage_file))
+    cov = run.coverage
+    if cov is not None and task.acceptance.coverage_files:
+        cov = cov.restrict(task.acceptance.coverage_files)
+    return cov
+
+
 def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
     """Jobs of the same compile unit, each task at most once per group."""
     groups: list[list[int]] = []
@@ -202,13 +224,24 @@ def _combine_groups(pending: list[int], tasks: list[Task]) -> list[list[int]]:
 
 
 class _Evaluator:
-    def __init__(self, out_dir: Path, report: BuildReport, adapter: SimulatorAdapter, *, seed: int, seeds: int):
+    def __init__(
+        self,
+        out_dir: Path,
+        report: BuildReport,
+        adapter: SimulatorAdapter,
+        *,
+        seed: int,
+        seeds: int,
+        uvm_home: Path | None = None,
+    ):
         self.out_dir = out_dir
+        self.uvm_home = uvm_home
         self.report = report
         self.adapter = adapter
         self.seed = seed
         self.seeds = seeds
         self.runs = asyncio.Semaphore(run_slots(adapter))
+        self._point_cache: dict[tuple[str, str], dict[Key, frozenset[str]]] = {}
 
     def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:
         """A final result for a solution rejected without compiling, else None."""
@@ -222,14 +255,38 @@ class _Evaluator:
         if not mapped.files:
             result.reasons = ["the solution is empty: it provides none of the files to write"]
             return result
-        tampering = report_tampering(mapped.files, self.out_dir / "oracle" / task.id, task.oracle_files)
-        if tampering:
-            result.reasons = [
-                f"the solution changes how UVM reports or counts errors ({', '.join(tampering)}), "
-                "which the reference test does not do"
-            ]
+        reasons = self.allowlist(task, mapped)
+        if reasons:
+            result.reasons = reasons
             return result
         return None
+
+    def allowlist(self, task: Task, mapped: MappedSolution) -> list[str]:
+        """Why the solution may not be compiled (the language allowlist and the task's structure, see
+        ``dvsmith.gym.allowlist``); empty when it may."""
+        gym = self.out_dir / "gym"
+        try:
+            uvm_src = uvm_sources(self.uvm_home)
+        except ToolchainError as exc:
+            return [f"cannot check the solution without the UVM library: {exc}"]
+        reference = {rel: self.out_dir / "oracle" / task.id / rel for rel in task.oracle_files}
+        report = check_solution(gym, gym_unit(self._unit(task), gym), task, mapped.files, reference, uvm_src)
+        return report.reasons
+
+    def _points(self, task: Task) -> dict[Key, frozenset[str]] | None:
+        """The original's coverage points for the task (from OUT, checked against the sha256 the build
+        recorded), None when the build recorded none. ``ValueError`` when they are gone or changed."""
+        rel = task.acceptance.coverage_points
+        if not rel:
+            return None
+        try:
+            path = confine(self.out_dir, rel)
+        except ValueError:
+            raise ValueError(f"coverage point set {rel!r} is outside the gym's folder") from None
+        key = (str(path), task.acceptance.coverage_points_sha256 or "")
+        if key not in self._point_cache:
+            self._point_cache[key] = load_point_set(path, task.acceptance.coverage_points_sha256).table()
+        return self._point_cache[key]
 
     def _unit(self, task: Task) -> CompileUnit:
         unit = next((u for u in self.report.compile_units if u.name == task.compile_unit), None)
@@ -327,24 +384,30 @@ class _Evaluator:
         if not task.valid:
             result.reasons.append(f"warning: this task was marked invalid at build time ({task.invalid_reason})")
         binary = comp.binary
+        try:
+            points = self._points(task)
+        except ValueError as exc:
+            result.reasons = [f"{exc}: rebuild the gym"]
+            return
 
         async def run_seed(s: int) -> tuple[SeedRun, dict[str, dict[str, object]], int | None]:
             async with self.runs:
                 run = await self.adapter.run(
                     RunRequest(binary=binary, test=task.test_name, seed=s, timeout_s=task.acceptance.timeout_s,
-                               work_dir=work / "run")
+                               work_dir=work / "run", plusargs=list(task.plusargs))
                 )
-            cov = run.coverage
-            if cov is not None and task.acceptance.coverage_files:
-                cov = cov.restrict(task.acceptance.coverage_files)
+            cov = candidate_coverage(run, task, points)
+            # the health decision: the log and exit status today (scoring.health_reasons, inside score());
+            # a grader-owned health channel plugs in here
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
+            graded = apply_probe(graded, run, task.acceptance, task.test_name)
             h = run.health
             seed_run = SeedRun(
                 seed=s, score=graded.score, passed=graded.passed, reasons=graded.reasons,
                 uvm_errors=h.uvm_error, uvm_fatals=h.uvm_fatal,
                 started=h.test_started and h.test_name == task.test_name,
                 coverage=cov.as_percent_dict() if cov else {}, sim_time=h.sim_time, wall_s=round(run.wall_s, 3),
-                log=str(run.log),
+                log=str(run.log), sandbox=run.sandbox,
             )  # fmt: skip
             return seed_run, dict(graded.coverage_detail), h.uvm_warning
 

@@ -35,6 +35,14 @@ class Acceptance(_Model):
     timeout_s: float = 300.0
     notes: list[str] = Field(default_factory=list)
     require_uvm_finish: bool = False  # the run must end through UVM's own $finish (uvm_root.svh)
+    # From dvsmith's grader probe (sim/probe.py), a channel the solution cannot write:
+    require_probe: bool = False  # the run must leave the probe's report: counts, phases, test, sequences
+    required_sequences: list[str] = Field(default_factory=list)  # must each be started on a sequencer
+    min_items_done: int = 0  # sequence items the drivers must finish (1 when the reference's did)
+    # the original's coverage points (OUT-relative file, and its sha256): a candidate's coverage counts on
+    # these only (dvsmith.sim.points); None for a build without coverage
+    coverage_points: str | None = None
+    coverage_points_sha256: str | None = None
 
 
 class OracleResult(_Model):
@@ -78,6 +86,8 @@ class Task(_Model):
     valid: bool = True
     invalid_reason: str | None = None
     oracle_result: OracleResult | None = None
+    plusargs: list[str] = Field(default_factory=list)  # run-time plusargs the repo's build gives this test
+    rewrites: list[dict[str, Any]] = Field(default_factory=list)  # Verilator rewrites in the gym {name, file, ...}
 
 
 class TaskStatus(_Model):
@@ -103,6 +113,11 @@ class SimSummary(_Model):
     compile_s: dict[str, float] = Field(default_factory=dict)  # "gym:<unit>" / "original:<unit>" -> seconds
     compile_ok: dict[str, bool] = Field(default_factory=dict)
     compile_errors: dict[str, list[str]] = Field(default_factory=dict)
+    compile_diagnosis: dict[str, list[str]] = Field(default_factory=dict)  # one line per cause of a failed compile
+    compile_causes: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)  # the same, structured
+    compile_commands: dict[str, list[str]] = Field(default_factory=dict)  # the exact Verilator commands
+    compile_coverage_flags: dict[str, list[str]] = Field(default_factory=dict)
+    compile_retried_without_fsm: list[str] = Field(default_factory=list)
     tool_versions: dict[str, str] = Field(default_factory=dict)
 
 
@@ -123,4 +138,10 @@ class BuildReport(_Model):
     static_problems: list[str] = Field(default_factory=list)
     sim: SimSummary | None = None
     compile_units: list[CompileUnit] = Field(default_factory=list)  # as in the profile, paths gym-relative
+    out_replaced: str = ""  # what OUT was before this build: absent|empty|build|forced
+    stale_temps_removed: list[str] = Field(default_factory=list)  # temp folders of dead builds cleaned up
+    # how real repos are simulated (issue 13): each unit's recipe is in compile_units[].recipe
+    uvm_flavours: dict[str, str] = Field(default_factory=dict)  # unit -> "1.1" | "1.2" | "2017"
+    uvm_compat: list[str] = Field(default_factory=list)  # what the build adds for UVM 1.x units, one line each
+    rewrites: list[dict[str, Any]] = Field(default_factory=list)  # {name, file, line, what}, on the original
     ok: bool = True

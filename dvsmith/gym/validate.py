@@ -12,17 +12,23 @@ left byte-identical to the original, minus the task's own files to write (``Acce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.health import health_from_probe, probe_acceptance
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
+from dvsmith.gym.plan import slug
 from dvsmith.metrics import PhaseTimer
 from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
+from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.executor import Executor, bind, run_slots
+from dvsmith.sim.points import Key, point_set, read_points_file, summarize_on, write_point_set
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
 DEFAULT_RUN_TIMEOUT_S = 300.0
@@ -57,7 +63,9 @@ def unchanged_files(unit: CompileUnit, repo_root: Path, gym_dir: Path) -> list[s
 
 def oracle_result(run: RunResult, test: str, acceptance: Acceptance | None = None) -> OracleResult:
     h = run.health
-    reasons = health_reasons(h, acceptance or Acceptance(), test, exit_code=run.exit_code)
+    acc = acceptance or Acceptance()
+    reasons = health_from_probe(run, acc, test)
+    reasons += [r for r in health_reasons(h, acc, test, exit_code=run.exit_code) if r not in reasons]
     return OracleResult(
         passed=not reasons,
         reason="; ".join(reasons),
@@ -99,7 +107,9 @@ async def simulate_tasks(
     if callable(toolchain):
         tc = await asyncio.to_thread(toolchain)
         summary.tool_versions = {
-            "verilator": tc.verilator.version, "uvm_home": str(tc.uvm_home), "g++": tc.gxx_version,
+            "verilator": tc.verilator.version,
+            "uvm_home": str(tc.uvm_home),
+            "g++": tc.gxx_version,
             "ccache": "yes" if tc.ccache else "no",
         }
 
@@ -110,60 +120,74 @@ async def simulate_tasks(
 
     reporter(Event("phase_start", phase="compile"))
     reporter(Event("task_start", phase="compile", total=2 * len(needed)))
-    gym_bins: dict[str, CompileResult] = {}
-    orig_bins: dict[str, CompileResult] = {}
-    with timer.phase("compile"):
-        for name in needed:
-            unit = unit_by_name[name]
-            for label, root, u, store in (
-                ("gym", gym_dir, gym_unit(unit, gym_dir), gym_bins),
-                ("original", repo_root, unit, orig_bins),
-            ):
-                res = await adapter.compile(
-                    CompileRequest(
-                        repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}", use_cache=use_cache
-                    )
-                )
-                key = f"{label}:{name}"
-                summary.compile_s[key] = round(res.seconds, 3)
-                summary.compile_ok[key] = res.ok
-                if not res.ok:
-                    summary.compile_errors[key] = res.errors[:20]
-                summary.compiles += 1
-                summary.compiles_cached += int(res.cached)
-                store[name] = res
-                reporter(Event("task_advance", phase="compile", advance=1))
-
-    jobs: list[tuple[Task, str, Path]] = []  # (task, "oracle"|"nop", binary)
-    for t in tasks:
-        if t.compile_unit not in unit_by_name:
-            continue
-        g, o = gym_bins[t.compile_unit], orig_bins[t.compile_unit]
-        if not o.ok or o.binary is None:
-            _invalid(status_by_id[t.id], t, f"the original does not compile: {(o.errors or ['?'])[0]}")
-            continue
-        if not g.ok or g.binary is None:
-            _invalid(status_by_id[t.id], t, f"the gym does not compile: {(g.errors or ['?'])[0]}")
-            continue
-        jobs += [(t, "oracle", o.binary), (t, "nop", g.binary)]
-
-    workers = asyncio.Semaphore(run_slots(adapter))
     reporter(Event("phase_start", phase="run"))
-    reporter(Event("task_start", phase="run", total=len(jobs)))
+    reporter(Event("task_start", phase="run", total=2 * sum(1 for t in tasks if t.compile_unit in unit_by_name)))
+    workers = asyncio.Semaphore(run_slots(adapter))
+    window = _Window()
+    compile_failed: set[str] = set()
 
-    async def one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
+    async def compile_one(label: str, name: str, root: Path, u: CompileUnit) -> CompileResult:
+        def step(text: str) -> None:
+            reporter(Event("info", phase="compile", data={"step": f"{label} {name}: {text}"}))
+
+        with window.span("compile"):
+            res = await adapter.compile(
+                CompileRequest(repo_root=root, unit=u, work_dir=logs / "compile" / f"{label}-{name}",
+                               use_cache=use_cache),
+                progress=step,
+            )  # fmt: skip
+        key = f"{label}:{name}"
+        summary.compile_s[key] = round(res.seconds, 3)
+        summary.compile_ok[key] = res.ok
+        if not res.ok:
+            summary.compile_errors[key] = res.errors[:20]
+            summary.compile_causes[key] = list(res.diagnosis)
+            summary.compile_diagnosis[key] = [c["message"] for c in res.diagnosis]
+        summary.compile_commands[key] = list(res.command)
+        if res.coverage_flags:
+            summary.compile_coverage_flags[key] = list(res.coverage_flags)
+        if res.retried_without_fsm:
+            summary.compile_retried_without_fsm.append(key)
+        summary.compiles += 1
+        summary.compiles_cached += int(res.cached)
+        reporter(Event("task_advance", phase="compile", advance=1))
+        return res
+
+    async def run_one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
         async with workers:
-            res = await adapter.run(
-                RunRequest(
-                    binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
-                    work_dir=logs / kind / task.id,
-                )
-            )
+            with window.span("run"):
+                res = await adapter.run(
+                    RunRequest(
+                        binary=binary, test=task.test_name, seed=1, timeout_s=DEFAULT_RUN_TIMEOUT_S,
+                        work_dir=logs / kind / task.id, plusargs=list(task.plusargs),
+                    )
+                )  # fmt: skip
         reporter(Event("task_advance", phase="run", advance=1))
         return task, kind, res
 
-    with timer.phase("run"):
-        results = await asyncio.gather(*(one(t, k, b) for t, k, b in jobs))
+    async def one_binary(label: str, name: str, root: Path, u: CompileUnit) -> list[tuple[Task, str, RunResult]]:
+        """Compile one tree and run its tests as soon as its binary exists (the oracle runs of a unit do not
+        wait for the gym's compile, nor for other units)."""
+        res = await compile_one(label, name, root, u)
+        kind = "oracle" if label == "original" else "nop"
+        mine = [t for t in tasks if t.compile_unit == name]
+        if not res.ok or res.binary is None:
+            what = "original" if label == "original" else "gym"
+            why = res.diagnosis[0]["message"] if res.diagnosis else (res.errors or ["?"])[0]
+            for t in mine:
+                compile_failed.add(t.id)
+                _invalid(status_by_id[t.id], t, f"the {what} does not compile: {why}")
+            return []
+        return list(await asyncio.gather(*(run_one(t, kind, res.binary) for t in mine)))
+
+    # Originals first: their oracle runs can start while the gyms compile. How many compiles run at once
+    # is the adapter's business (memory and cores, see sim/verilator.py).
+    pipelines = [one_binary("original", name, repo_root, unit_by_name[name]) for name in needed]
+    pipelines += [one_binary("gym", name, gym_dir, gym_unit(unit_by_name[name], gym_dir)) for name in needed]
+    batches = await asyncio.gather(*pipelines)
+    timer.phases["compile"] = timer.phases.get("compile", 0.0) + window.wall("compile")
+    timer.phases["run"] = timer.phases.get("run", 0.0) + window.wall("run")
+    results = [r for batch in batches for r in batch if r[0].id not in compile_failed]
     summary.runs = len(results)
     summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
     summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
@@ -171,6 +195,7 @@ async def simulate_tasks(
     by_task: dict[str, dict[str, RunResult]] = {}
     for t, kind, res in results:
         by_task.setdefault(t.id, {})[kind] = res
+    point_sets = _write_point_sets(gym_dir.parent, unit_by_name, [(t, r) for t, k, r in results if k == "oracle"])
     for t in tasks:
         runs = by_task.get(t.id)
         if not runs:
@@ -179,11 +204,20 @@ async def simulate_tasks(
         unit = unit_by_name[t.compile_unit or ""]
         cov_files = [f for f in unchanged_files(unit, repo_root, gym_dir) if f not in set(t.files_to_write)]
         oracle_run, nop_run = runs["oracle"], runs["nop"]
-        oracle_cov = oracle_run.coverage.restrict(cov_files) if oracle_run.coverage else None
+        points = point_sets.get(t.compile_unit or "")
+        if points is not None and oracle_run.coverage_file is not None:  # scored on the original's points
+            table = points[2]
+            hits = read_points_file(oracle_run.coverage_file, {k[0] for k in table})
+            oracle_cov: CoverageSummary | None = summarize_on(hits, table, cov_files)
+        else:
+            oracle_cov = oracle_run.coverage.restrict(cov_files) if oracle_run.coverage else None
         acceptance = derive_acceptance(
             oracle_cov, simulator, oracle_health=oracle_run.health, timeout_s=DEFAULT_RUN_TIMEOUT_S
         )
         acceptance.coverage_files = cov_files
+        probe_acceptance(acceptance, oracle_run, t)
+        if points is not None:
+            acceptance.coverage_points, acceptance.coverage_points_sha256 = points[0], points[1]
         t.acceptance = acceptance
         o = oracle_result(oracle_run, t.test_name, acceptance)
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}
@@ -196,6 +230,50 @@ async def simulate_tasks(
         elif n.passed:
             _invalid(status, t, "the gym passes this task without a solution (nop check)")
     return summary
+
+
+class _Window:
+    """Wall time during which at least one span of a kind was open (compiles and runs overlap each other,
+    so a phase's time is the union of its spans, not their sum)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+        self._since: dict[str, float] = {}
+        self._total: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def span(self, kind: str) -> Iterator[None]:
+        if self._open.get(kind, 0) == 0:
+            self._since[kind] = time.perf_counter()
+        self._open[kind] = self._open.get(kind, 0) + 1
+        try:
+            yield
+        finally:
+            self._open[kind] -= 1
+            if self._open[kind] == 0:
+                self._total[kind] = self._total.get(kind, 0.0) + time.perf_counter() - self._since[kind]
+
+    def wall(self, kind: str) -> float:
+        return self._total.get(kind, 0.0)
+def _write_point_sets(
+    out_dir: Path, units: dict[str, CompileUnit], oracle_runs: list[tuple[Task, RunResult]]
+) -> dict[str, tuple[str, str, dict[Key, frozenset[str]]]]:
+    """The original's coverage points per compile unit (every point of its compile, hit or not, from its
+    oracle runs), written to ``OUT/coverage/<unit>.points.json``: unit -> (OUT-relative path, sha256,
+    table). Eval scores a candidate's coverage on these points only (``dvsmith.sim.points``)."""
+    seen: dict[str, set[tuple[Key, str]]] = {}
+    for task, run in oracle_runs:
+        unit = units.get(task.compile_unit or "")
+        if unit is None or run.coverage_file is None or not run.coverage_file.is_file():
+            continue
+        known = set(unit.files) | set(unit.sources)
+        seen.setdefault(unit.name, set()).update(read_points_file(run.coverage_file, known))
+    out: dict[str, tuple[str, str, dict[Key, frozenset[str]]]] = {}
+    for name, keys in sorted(seen.items()):
+        rel = f"coverage/{slug(name) or 'unit'}.points.json"
+        ps = point_set(keys, name)
+        out[name] = (rel, write_point_set(out_dir / rel, ps), ps.table())
+    return out
 
 
 def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
@@ -224,6 +302,7 @@ async def revalidate(
     from dvsmith.gym.build import all_tasks, load_build
     from dvsmith.gym.clean import clean_repo
     from dvsmith.gym.plan import plan_tasks
+    from dvsmith.gym.simprep import prepare_original, rewrite_gym
     from dvsmith.gym.static_check import static_check
     from dvsmith.gym.writer import MANIFEST, tree_digest, write_task
 
@@ -247,6 +326,7 @@ async def revalidate(
             (scratch / "gym").mkdir()
             (scratch / "oracle").mkdir()
             cleaning = clean_repo(Path(profile.repo_root), profile, plans, scratch / "gym", scratch / "oracle")
+            rewrite_gym(scratch / "gym", profile)  # the build rewrote the gym the same way
             cleaning.gym_dir, cleaning.oracle_dir = str(gym_dir), str(out_dir / "oracle")
             static = static_check(gym_dir, profile, plans, cleaning)
             expected = tree_digest(scratch / "gym")
@@ -257,7 +337,7 @@ async def revalidate(
         recorded = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else None
         if recorded is None:
             global_problems.append(f"no {MANIFEST}: the gym's checksums are unknown")
-        elif (changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))):
+        elif changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k)):
             global_problems.append(f"gym/ changed since the build: {', '.join(changed[:5])}")
         if expected != now:
             stale = sorted(k for k in set(expected) | set(now) if expected.get(k) != now.get(k))
@@ -269,15 +349,21 @@ async def revalidate(
         task_problems = list(st.problems) if st else [f"test {t.test_name} is no longer a task of the profile"]
         statuses.append(
             TaskStatus(
-                id=t.id, test_name=t.test_name, metadata_source=t.metadata_source,
-                static_ok=not task_problems, static_problems=task_problems, valid=not task_problems,
+                id=t.id,
+                test_name=t.test_name,
+                metadata_source=t.metadata_source,
+                static_ok=not task_problems,
+                static_problems=task_problems,
+                valid=not task_problems,
                 invalid_reason=("static: " + task_problems[0]) if task_problems else None,
             )
         )
     report.static_problems = [*static.problems, *global_problems]
     if sim != "none":
+        prepared = prepare_original(Path(profile.repo_root), profile)
+        report.rewrites = [r.model_dump(mode="json") for r in prepared.rewrites]
         report.sim = await simulate_tasks(
-            repo_root=Path(profile.repo_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
+            repo_root=Path(prepared.original_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
             units=report.compile_units, executor=executor,
         )

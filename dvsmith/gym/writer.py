@@ -89,6 +89,19 @@ def render_readme(task: Task) -> str:
     if task.covergroups:
         lines += ["", "## Covergroups to exercise", "", *[f"- `{c}`" for c in task.covergroups]]
     lines += ["", "## Hints", "", *[f"- {h}" for h in task.hints]]
+    if task.plusargs:
+        plus = " ".join(task.plusargs)
+        lines += ["", f"The test runs with these plusargs (from the repository's own flow): `{plus}`."]
+    if task.rewrites:
+        lines += [
+            "",
+            "## Verilator compatibility rewrites",
+            "",
+            "`gym/` differs from the original repository where Verilator needs it "
+            "(the reference was run the same way):",
+            "",
+            *[f"- `{r['file']}:{r['line']}` ({r['name']}): {r['what']}" for r in task.rewrites],
+        ]
     lines += [
         "",
         "## How it is judged",

@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.probe import ProbeReport
+from dvsmith.sim.sandbox import TOKEN_VAR, detect_mode, sweep, wrap
 from dvsmith.sim.uvmlog import LogHealth
 
 SIMULATORS = ("verilator", "questa", "xcelium", "vcs")
@@ -36,6 +40,9 @@ class CompileRequest(_Model):
     extra_defines: dict[str, str | None] = Field(default_factory=dict)
     jobs: int = 2
     use_cache: bool = True  # False (--no-cache): compile even when an identical build is cached
+    probe: bool = True  # compile dvsmith's grader probe in (sim/probe.py); health then comes from it
+    uvm_subset: bool = True  # UVM without its register layer when the testbench never names it (sim/uvmpkg.py)
+    coverage_fsm: bool = True  # Verilator: False gives line/toggle/expr/user coverage without FSM coverage
 
 
 class CompileResult(_Model):
@@ -48,6 +55,10 @@ class CompileResult(_Model):
     key: str = ""
     command: list[str] = Field(default_factory=list)
     top: str | None = None
+    tops: list[str] = Field(default_factory=list)  # every top module elaborated
+    coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
+    retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
+    diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
 
 
 class RunRequest(_Model):
@@ -69,6 +80,13 @@ class RunResult(_Model):
     health: LogHealth
     coverage: CoverageSummary | None = None
     command: list[str] = Field(default_factory=list)
+    probe: ProbeReport | None = None  # what the grader probe wrote (None: see probe_error)
+    probe_error: str | None = None
+    sandbox: str = "none"  # how the simulator was confined: bwrap | unshare | none
+    leftovers_killed: int = 0  # processes the run left behind, killed before any output was read
+
+
+StepCallback = Callable[[str], None]
 
 
 class SimulatorAdapter(ABC):
@@ -77,7 +95,9 @@ class SimulatorAdapter(ABC):
     name: str = ""
 
     @abstractmethod
-    async def compile(self, req: CompileRequest) -> CompileResult: ...
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile ``req.unit``; ``progress`` (optional) is called with a short text whenever the compile
+        moves to a new step ("verilating", "C++ 12/40 files", "linking")."""
 
     @abstractmethod
     async def run(self, req: RunRequest) -> RunResult: ...
@@ -87,6 +107,8 @@ class ProcessOutcome(_Model):
     exit_code: int | None
     timed_out: bool
     seconds: float
+    sandbox: str = "none"  # bwrap | unshare | none (see dvsmith.sim.sandbox)
+    leftovers_killed: int = 0  # processes the command left behind, killed after it exited
 
 
 async def run_process(
@@ -97,12 +119,23 @@ async def run_process(
     stdout_path: Path,
     stderr_path: Path | None = None,
     timeout_s: float | None = None,
+    sandbox_writable: list[Path] | None = None,
 ) -> ProcessOutcome:
-    """Run ``cmd`` in its own process group, output to files; on timeout kill the whole group.
+    """Run ``cmd`` in its own process group (a new session), output to files; on timeout kill the group.
 
+    When the command exits, every process it left (its group, its session, or any process carrying this
+    run's token in its environment) is killed before this returns, so nothing can change the output
+    files afterwards. With ``sandbox_writable``, the command runs in the namespace sandbox the machine
+    allows, with only those folders writable (``dvsmith.sim.sandbox``); the mode is in the outcome.
     With ``stderr_path`` None, standard error goes into the same file as standard output.
     """
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    env = {**env, TOKEN_VAR: token}
+    mode = "none"
+    if sandbox_writable is not None:
+        mode = await asyncio.to_thread(detect_mode)
+        cmd = wrap(cmd, sandbox_writable, mode)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(stdout_path.open("wb"))
@@ -127,9 +160,17 @@ async def run_process(
             _kill_group(proc.pid)
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(proc.wait(), timeout=5)
+            await asyncio.to_thread(sweep, proc.pid, token)
             raise
+        leftovers = await asyncio.to_thread(sweep, proc.pid, token)
     seconds = time.perf_counter() - start
-    return ProcessOutcome(exit_code=None if timed_out else proc.returncode, timed_out=timed_out, seconds=seconds)
+    return ProcessOutcome(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        seconds=seconds,
+        sandbox=mode,
+        leftovers_killed=leftovers,
+    )
 
 
 def _kill_group(pid: int) -> None:

@@ -29,6 +29,7 @@ from dvsmith.sim.base import (
     RunRequest,
     RunResult,
     SimulatorAdapter,
+    StepCallback,
     run_process,
 )
 from dvsmith.sim.coverage import CoverageSummary
@@ -118,7 +119,7 @@ class CommercialAdapter(SimulatorAdapter):
         out = [ln.strip()[:500] for ln in text.splitlines() if any(r.match(ln.strip()) for r in self.compile_error_res)]
         return out[:40]
 
-    async def compile(self, req: CompileRequest) -> CompileResult:
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
         self._require()
         wd = req.work_dir.resolve()
         wd.mkdir(parents=True, exist_ok=True)

@@ -158,7 +158,9 @@ class ExecutedAdapter(SimulatorAdapter):
         self.executor = executor
         self.name = inner.name
 
-    async def compile(self, req: CompileRequest) -> CompileResult:
+    async def compile(self, req: CompileRequest, progress: Any = None) -> CompileResult:
+        if progress is not None:
+            progress(f"sent to the {self.executor.name} executor")
         return await self.executor.compile(self.inner, req)
 
     async def run(self, req: RunRequest) -> RunResult:
@@ -186,7 +188,8 @@ def run_slots(adapter: SimulatorAdapter) -> int:
 
 def unit_inputs(repo_root: Path, unit: CompileUnit) -> dict[str, Path]:
     """Every file a compile of ``unit`` reads (the compile cache's input set): the sources, the files
-    the unit records, the SystemVerilog files under its include folders. Relative path -> file."""
+    the unit records, the SystemVerilog files under its include folders (``+incdir+``, the including
+    files' folders, the recipe's run folder). Relative path -> file."""
     root = repo_root.resolve()
     out: dict[str, Path] = {}
 
@@ -198,7 +201,10 @@ def unit_inputs(repo_root: Path, unit: CompileUnit) -> dict[str, Path]:
     for rel in [*unit.sources, *unit.files, *([unit.filelist] if unit.filelist else [])]:
         with contextlib.suppress(ValueError):
             add(confine(root, rel))
-    for rel in unit.incdirs:
+    folders = [*unit.incdirs, *unit.include_dirs_last]
+    if unit.recipe is not None and unit.recipe.run_dir not in folders:
+        folders.insert(0, unit.recipe.run_dir)  # the folder the original tool resolved includes against
+    for rel in folders:
         with contextlib.suppress(ValueError):
             folder = confine(root, rel)
             if folder.is_dir():

@@ -95,6 +95,16 @@ def _tree(manifest: dict[str, str], blobs: dict[str, list[Any]]) -> Path:
     return tree
 
 
+def binary_files(binary: Path) -> dict[str, bytes]:
+    """What a run needs of a compile: the binary, and the ``meta.json`` beside it (the adapter reads how
+    the binary was built from it, e.g. whether the grader probe is in)."""
+    out = {binary.name: binary.read_bytes()}
+    meta = binary.parent / "meta.json"
+    if meta.is_file() and meta != binary:
+        out[meta.name] = meta.read_bytes()
+    return out
+
+
 def _binary(spec: dict[str, Any]) -> Path:
     """The compiled binary on this node: the compile-cache entry, a shipped copy, or fetched now."""
     entry = paths.sim_cache_dir() / spec["rel"]
@@ -102,26 +112,31 @@ def _binary(spec: dict[str, Any]) -> Path:
         return entry
     copy = _ray_dir() / "bin" / spec["rel"]
     if not copy.is_file():
-        data: bytes = ray.get(spec["refs"][0])
-        paths.atomic_write_bytes(copy, data)
-        copy.chmod(0o755)
+        files: dict[str, bytes] = ray.get(spec["refs"][0])
+        for name, data in files.items():  # the binary last: its presence means the copy is complete
+            if name != copy.name:
+                paths.atomic_write_bytes(copy.parent / name, data)
+        tmp = copy.parent / f".{copy.name}.part"
+        paths.atomic_write_bytes(tmp, files[copy.name])
+        tmp.chmod(0o755)
+        os.replace(tmp, copy)
     return copy
 
 
 @ray.remote
 def _job(fn: JobFn, payload: Any, manifest: dict[str, str] | None, blobs: dict[str, list[Any]] | None,
-         binary: dict[str, Any] | None) -> tuple[dict[str, Any], bytes]:  # fmt: skip
+         binary: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, bytes]]:  # fmt: skip
     """Run ``fn(tree, work, payload)`` on a worker; returns (value, the work folder's files, the worker's
-    folders) and the bytes of the file ``fn`` names as its output blob (b"" when none)."""
+    folders) and the binary ``fn`` names as its output (``binary_files``; {} when none)."""
     tree = _tree(manifest, blobs or {}) if manifest else Path(tempfile.mkdtemp(prefix="dvsmith-empty-"))
     (_ray_dir() / "work").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="job.", dir=_ray_dir() / "work"))
     try:
         binary_path = str(_binary(binary)) if binary else None
         value = fn(tree, work, {"payload": payload, "binary": binary_path})
-        blob = b""
+        blob: dict[str, bytes] = {}
         if isinstance(value, dict) and value.get("_blob"):
-            blob = Path(value.pop("_blob")).read_bytes()
+            blob = binary_files(Path(value.pop("_blob")))
         meta = {
             "value": value,
             "files": work_files(work),
@@ -293,10 +308,11 @@ class RayExecutor(Executor):
         if spec is None:  # a binary this executor did not compile: ship the local file
             if not req.binary.is_file():
                 raise UserInputError(f"binary not found: {req.binary}")
-            data = await asyncio.to_thread(req.binary.read_bytes)
-            sha = hashlib.sha256(data).hexdigest()
+            files = await asyncio.to_thread(binary_files, req.binary)
+            digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+            sha = hashlib.sha256(orjson.dumps(digests, option=orjson.OPT_SORT_KEYS)).hexdigest()
             if sha not in self._blobs:
-                self._blobs[sha] = ray.put(data)
+                self._blobs[sha] = ray.put(files)
             spec = {"rel": f"shipped/{sha}/{req.binary.name}", "refs": [self._blobs[sha]], "tree": "", "root": ""}
             self._binaries[str(req.binary)] = spec
         req_doc = req.model_dump(mode="json", exclude={"binary", "work_dir"})

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import time
@@ -33,17 +34,30 @@ from pyslang import BumpAllocator, Diagnostics, SourceManager
 from pyslang.parsing import Lexer, TokenKind
 
 from dvsmith import paths
+from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim.base import (
     CompileRequest,
     CompileResult,
     RunRequest,
     RunResult,
     SimulatorAdapter,
+    StepCallback,
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
+from dvsmith.sim.diagnose import internal_error
+from dvsmith.sim.probe import (
+    ProbeError,
+    ProbeReport,
+    bind_source,
+    new_probe_target,
+    probe_plusargs,
+    probe_source,
+    read_probe,
+)
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
 from dvsmith.sim.uvmlog import parse_uvm_log_file
+from dvsmith.sim.uvmpkg import uses_register_layer, uvm_package
 
 CACHE_FORMAT = "dvsmith-verilator-cache-2"
 BINARY_NAME = "simv"
@@ -60,18 +74,102 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
+COMPILE_MEMORY_GB = 3.5  # what one Verilator compile of a UVM bench takes at its peak (measured ~3 GB)
+
+
+def compile_slots() -> int:
+    """How many compiles may run at once: ``$DVSMITH_SIM_COMPILES`` when set, else two when the machine has
+    the memory for two (the Verilator front end is single-threaded, so a second compile's front end
+    overlaps the first one's C++ build), else one."""
+    raw = os.environ.get("DVSMITH_SIM_COMPILES")
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            return 1
+    available_gb = _mem_available_gb()
+    if available_gb is None:
+        return 1
+    return 2 if available_gb >= 2 * COMPILE_MEMORY_GB + 1.0 else 1
+
+
+def _mem_available_gb() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _compile_slot() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     sem = _slots.get(loop)
     if sem is None:
         for old in [lp for lp in _slots if lp.is_closed()]:
             del _slots[old]
-        try:
-            n = max(1, int(os.environ.get("DVSMITH_SIM_COMPILES", "1")))
-        except ValueError:
-            n = 1
-        sem = _slots[loop] = asyncio.Semaphore(n)
+        sem = _slots[loop] = asyncio.Semaphore(compile_slots())
     return sem
+
+
+async def _watch_compile(obj: Path, progress: StepCallback, every_s: float = 1.0) -> None:
+    """Report the step a running compile is at, read from its output folder: Verilator first writes the
+    C++ (``verilating``), then make builds the objects its ``*_classes.mk`` lists (``C++ n/m``), then links."""
+    last = ""
+    while True:
+        objects = _make_objects(obj)
+        if not objects:
+            text = "verilating"
+        else:
+            done = sum(1 for name in objects if (obj / f"{name}.o").is_file())
+            text = f"C++ {done}/{len(objects)} objects" if done < len(objects) else "linking"
+        if text != last:
+            progress(text)
+            last = text
+        await asyncio.sleep(every_s)
+
+
+def _make_objects(obj: Path) -> list[str]:
+    """The object files Verilator's generated make include lists (empty until it is written)."""
+    try:
+        mk = next(obj.glob("*_classes.mk"))
+        text = mk.read_text(errors="replace")
+    except (StopIteration, OSError):
+        return []
+    names: list[str] = []
+    in_list = False
+    for line in text.splitlines():
+        if line.startswith("VM_") and line.rstrip().endswith("+= \\"):
+            in_list = True
+            continue
+        if in_list:
+            item = line.strip().rstrip("\\").strip()
+            if not item:
+                in_list = False
+                continue
+            names.append(item)
+    return names
+
+
+def _built_with_probe(binary: Path) -> bool:
+    meta = binary.parent / "meta.json"
+    try:
+        return bool(orjson.loads(meta.read_bytes()).get("probe"))
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+def record_compile(key: str, unit: str, seconds: float, ok: bool) -> None:
+    """Append one JSON line per real (not cached) compile to ``$DVSMITH_COMPILE_LOG`` when it is set:
+    how a CI run or a benchmark counts its compiles across processes."""
+    target = os.environ.get("DVSMITH_COMPILE_LOG")
+    if not target:
+        return
+    line = orjson.dumps({"key": key, "unit": unit, "seconds": round(seconds, 3), "ok": ok, "pid": os.getpid()})
+    with contextlib.suppress(OSError), open(target, "ab") as fh:  # one write of one line: O_APPEND keeps it whole
+        fh.write(line + b"\n")
 
 
 def _walk_includes(folder: Path) -> Iterator[Path]:
@@ -115,6 +213,19 @@ def find_uvm_top(sources: list[Path]) -> str | None:
     return None
 
 
+def coverage_flags(fsm: bool = True) -> list[str]:
+    """``--coverage`` (line, toggle, expression, user and FSM coverage), or everything but FSM coverage:
+    the fallback when Verilator fails internally with FSM coverage on."""
+    if fsm:
+        return ["--coverage"]
+    return ["--coverage-line", "--coverage-toggle", "--coverage-expr", "--coverage-user"]
+
+
+def command_header(cmd: list[str], cwd: Path) -> str:
+    """The first lines of every compile log: the exact command and the folder it ran in."""
+    return f"# dvsmith: cd {shlex.quote(str(cwd))}\n# dvsmith: {shlex.join(cmd)}\n"
+
+
 def relevant_errors(log_text: str) -> list[str]:
     """The lines of a compile log that say what went wrong (Verilator, g++, make, ld)."""
     out: list[str] = []
@@ -125,6 +236,20 @@ def relevant_errors(log_text: str) -> list[str]:
             if len(out) >= _MAX_ERRORS:
                 break
     return out
+
+
+def _diagnose(log_text: str, repo_root: Path) -> list[dict]:
+    from dvsmith.sim.diagnose import diagnose
+
+    root = repo_root.resolve()
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel = Path(dirpath).relative_to(root).as_posix()
+        files += [n if rel == "." else f"{rel}/{n}" for n in filenames if n.endswith(INCLUDE_EXTS)]
+        if len(files) > 50_000:
+            break
+    return [c.model_dump(mode="json") for c in diagnose(log_text, roots=[str(root)], repo_files=files).causes]
 
 
 class VerilatorAdapter(SimulatorAdapter):
@@ -150,7 +275,11 @@ class VerilatorAdapter(SimulatorAdapter):
         (stable path, content-addressed), so coverage.dat only holds the repository's code."""
         uvm_src = (tc.uvm_home / "src").as_posix()
         std = (tc.verilator.root / "include").as_posix()
-        text = f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\ncoverage_off -file "{std}/*"\n'
+        probe = probe_source().as_posix()
+        text = (
+            f'`verilator_config\ncoverage_off -file "{uvm_src}/*"\ncoverage_off -file "{std}/*"\n'
+            f'coverage_off -file "{probe}"\n'
+        )
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         path = paths.sim_cache_dir() / "config" / f"uvm_coverage_off_{digest}.vlt"
         if not path.is_file():
@@ -158,14 +287,30 @@ class VerilatorAdapter(SimulatorAdapter):
         return path
 
     def build_command(self, req: CompileRequest, tc: Toolchain) -> tuple[list[str], list[Path], str | None]:
-        """(verilator arguments without ``--Mdir``/``-o``, the unit's source paths, the top module).
+        """(verilator arguments without ``--Mdir``/``-o``, the unit's source paths, the first top module).
+
+        The repo's recipe is reproduced: includes resolve the way the original simulator resolves them
+        (the folder the flow runs in, then the ``+incdir+`` folders, then the including files' folders);
+        its ``-timescale``; every top module (one: ``--top-module``; several: all kept as tops, MULTITOP
+        off). A UVM 1.1/1.2 unit compiles with ``UVM_ENABLE_DEPRECATED_API`` and, when it uses what 2017
+        dropped, dvsmith's compatibility package right after ``uvm_pkg.sv``.
 
         Raises ``ValueError`` when a unit path escapes the repository."""
+        from dvsmith.analysis import uvm_flavour
+
         root = req.repo_root.resolve()
         unit = req.unit
         sources = [paths.confine(root, s) for s in unit.sources]
-        incdirs = [paths.confine(root, d) for d in unit.incdirs]
-        top = unit.top_modules[0] if unit.top_modules else find_uvm_top(sources)
+        recipe = unit.recipe
+        incdir_rels: list[str] = []
+        if recipe is not None and (recipe.source == "make-dry-run" or recipe.run_dir != "."):
+            incdir_rels.append(recipe.run_dir)  # the original tool's working directory comes first
+        for d in [*unit.incdirs, *unit.include_dirs_last]:
+            if d not in incdir_rels:
+                incdir_rels.append(d)
+        incdirs = [root if d in (".", "") else paths.confine(root, d) for d in incdir_rels]
+        tops = list(unit.top_modules) or ([t] if (t := find_uvm_top(sources)) else [])
+        top = tops[0] if tops else None
         uvm = tc.uvm_home
         cmd: list[str] = [
             str(tc.verilator.executable),
@@ -177,21 +322,42 @@ class VerilatorAdapter(SimulatorAdapter):
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
         defines = {**unit.defines, **req.extra_defines}
+        defines.pop("UVM_NO_DPI", None)
+        if unit.uvm_flavour != "2017":
+            defines.setdefault(uvm_flavour.DEPRECATED_DEFINE, None)
         for name in sorted(defines):
             value = defines[name]
             cmd.append(f"+define+{name}" if value is None else f"+define+{name}={value}")
         cmd += [f"+incdir+{d}" for d in incdirs]
+        if recipe is not None and recipe.timescale:
+            cmd += ["--timescale", recipe.timescale.replace(" ", "")]
         if req.coverage:
-            cmd += ["--coverage", str(self._coverage_config(tc))]
-        cmd.append(str(uvm / "src" / "uvm_pkg.sv"))
+            cmd += coverage_flags(req.coverage_fsm)
+            cmd.append(str(self._coverage_config(tc)))
+        register_layer = not req.uvm_subset or uses_register_layer(self._unit_files(root, unit, sources))
+        cmd.append(str(uvm_package(uvm, register_layer=register_layer)))
+        if unit.uvm_flavour != "2017" and uvm_flavour.needs_compat(unit.uvm_uses):
+            cmd.append(str(uvm_flavour.COMPAT_FILE))
         cmd += [str(s) for s in sources]
-        if top:
-            cmd += ["--top-module", top]
+        if tops and req.probe:
+            cmd += [str(probe_source()), str(bind_source(tops[0]))]  # the grader's own channel (sim/probe.py)
+        if len(tops) == 1:
+            cmd += ["--top-module", tops[0]]
+        elif len(tops) > 1:
+            cmd.append("-Wno-MULTITOP")  # every top the repo elaborates (hdl_top + hvl_top) stays a top
         cmd += ["-CFLAGS", f"-std=c++20 -fcoroutines {req.opt}".strip()]
         cmd += ["-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include"]
         if tc.ccache is not None:
             cmd += ["-MAKEFLAGS", "OBJCACHE=ccache"]
         return cmd, sources, top
+
+    @staticmethod
+    def _unit_files(root: Path, unit: CompileUnit, sources: list[Path]) -> list[Path]:
+        out = list(sources)
+        for rel in unit.files:
+            with contextlib.suppress(ValueError):
+                out.append(paths.confine(root, rel))
+        return out
 
     def compile_key(self, req: CompileRequest, cmd: list[str], sources: list[Path], tc: Toolchain) -> str:
         """sha256 of the inputs: files read (by path relative to the repo root, and content), flags,
@@ -225,6 +391,7 @@ class VerilatorAdapter(SimulatorAdapter):
             flags.append(arg.replace(root_text, "<repo>"))
         header = {
             "format": CACHE_FORMAT,
+            "probe": paths.sha256_file(probe_source()) if req.probe else None,
             "flags": flags,
             "verilator": [tc.verilator.version, tc.verilator.detail, str(tc.verilator.root)],
             "uvm": str(tc.uvm_home),
@@ -240,7 +407,25 @@ class VerilatorAdapter(SimulatorAdapter):
             h.update(paths.sha256_file(f).encode() if f.is_file() else b"<missing>")
         return h.hexdigest()
 
-    async def compile(self, req: CompileRequest) -> CompileResult:
+    async def compile(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
+        """Compile once; when Verilator fails internally with FSM coverage on, build again without it.
+        A failed compile carries its diagnosis (one cause per class, ``dvsmith.sim.diagnose``)."""
+        res = await self._compile_once(req, progress)
+        if not res.ok and req.coverage and req.coverage_fsm and res.log.is_file():
+            first = res.log.read_text(errors="replace")
+            if internal_error(first):
+                paths.atomic_write_text(req.work_dir / "compile.with-fsm.log", first)
+                res = await self._compile_once(req.model_copy(update={"coverage_fsm": False}), progress)
+                res.retried_without_fsm = True
+        res.tops = list(req.unit.top_modules) or ([res.top] if res.top else [])
+        if req.coverage:
+            res.coverage_flags = coverage_flags(req.coverage_fsm and not res.retried_without_fsm)
+        if not res.ok and res.log.is_file():
+            text = res.log.read_text(errors="replace")
+            res.diagnosis = await asyncio.to_thread(_diagnose, text, req.repo_root)
+        return res
+
+    async def _compile_once(self, req: CompileRequest, progress: StepCallback | None = None) -> CompileResult:
         tc = await asyncio.to_thread(self.toolchain)
         req.work_dir.mkdir(parents=True, exist_ok=True)
         log = req.work_dir / "compile.log"
@@ -270,11 +455,16 @@ class VerilatorAdapter(SimulatorAdapter):
                 hit = self._cached(entry, log, start, key, cmd, top) if req.use_cache else None
                 if hit is not None:
                     return hit
-                return await self._build(req, tc, cmd, key, entry, log, start, top)
+                result = await self._build(req, tc, cmd, key, entry, log, start, top, progress)
             finally:
                 with contextlib.suppress(OSError):
                     fcntl.flock(lock_fd, fcntl.LOCK_UN)
                 os.close(lock_fd)
+        reg_error = any(p in e for e in result.errors for p in ("uvm_reg", "uvm_mem", "uvm_vreg", "uvm_predict"))
+        if not result.ok and reg_error and req.uvm_subset and any("uvm_pkg_noreg_" in a for a in cmd):
+            # the subset missed something the testbench needs: the whole library, once
+            return await self._compile_once(req.model_copy(update={"uvm_subset": False}), progress)
+        return result
 
     def _cached(
         self, entry: Path, log: Path, start: float, key: str, cmd: list[str], top: str | None
@@ -284,7 +474,8 @@ class VerilatorAdapter(SimulatorAdapter):
             return None
         cached_log = entry / "compile.log"
         text = cached_log.read_text(errors="replace") if cached_log.is_file() else ""
-        paths.atomic_write_text(log, f"# dvsmith: compile cache hit {key}\n{text}")
+        body = text if text.startswith("# dvsmith: cd ") else command_header(cmd, log.parent) + text
+        paths.atomic_write_text(log, f"{body}# dvsmith: compile cache hit {key}\n")
         self.cache_hits += 1
         return CompileResult(
             ok=True,
@@ -308,15 +499,25 @@ class VerilatorAdapter(SimulatorAdapter):
         log: Path,
         start: float,
         top: str | None,
+        progress: StepCallback | None = None,
     ) -> CompileResult:
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=entry.parent))
         try:
             obj = tmp / "obj_dir"
             full = [*cmd, "--Mdir", str(obj), "-o", BINARY_NAME]
             self.compiles += 1
-            outcome = await run_process(full, cwd=req.work_dir, env=tc.env(), stdout_path=log)
-            text = log.read_text(errors="replace")
+            watcher = asyncio.create_task(_watch_compile(obj, progress)) if progress is not None else None
+            try:
+                outcome = await run_process(full, cwd=req.work_dir, env=tc.env(), stdout_path=log)
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+            text = command_header(full, req.work_dir) + log.read_text(errors="replace")
+            paths.atomic_write_text(log, text)
             built = obj / BINARY_NAME
+            record_compile(key, req.unit.name, outcome.seconds, outcome.exit_code == 0 and built.is_file())
             if outcome.exit_code != 0 or not built.is_file():
                 errors = relevant_errors(text) or [
                     f"verilator exited with {outcome.exit_code}; see {log}",
@@ -336,6 +537,7 @@ class VerilatorAdapter(SimulatorAdapter):
             shutil.copyfile(log, tmp / "compile.log")
             meta = {
                 "key": key,
+                "probe": req.probe and top is not None,
                 "command": full,
                 "top": top,
                 "unit": req.unit.name,
@@ -389,6 +591,10 @@ class VerilatorAdapter(SimulatorAdapter):
         cov = req.work_dir / f"{stem}.coverage.dat"
         with contextlib.suppress(FileNotFoundError):
             cov.unlink()
+        probe_target: tuple[Path, str] | None = None
+        if _built_with_probe(req.binary):
+            probe_target = new_probe_target(req.work_dir, stem)
+            req = req.model_copy(update={"plusargs": [*req.plusargs, *probe_plusargs(*probe_target)]})
         cmd = self.run_command(req, cov)
         outcome = await run_process(
             cmd,
@@ -397,7 +603,9 @@ class VerilatorAdapter(SimulatorAdapter):
             stdout_path=log,
             stderr_path=err_log,
             timeout_s=req.timeout_s,
+            sandbox_writable=[req.work_dir],
         )
+        # run_process returns once every process the run left is dead: only now are its outputs read
         health = await asyncio.to_thread(
             parse_uvm_log_file,
             log,
@@ -409,6 +617,13 @@ class VerilatorAdapter(SimulatorAdapter):
         coverage = None
         if cov.is_file():
             coverage = await asyncio.to_thread(parse_coverage_dat, cov)
+        probe: ProbeReport | None = None
+        probe_error: str | None = "the binary was built without the grader probe"
+        if probe_target is not None:
+            try:
+                probe, probe_error = read_probe(*probe_target), None
+            except ProbeError as exc:
+                probe_error = str(exc)
         return RunResult(
             exit_code=outcome.exit_code,
             timed_out=outcome.timed_out,
@@ -419,4 +634,8 @@ class VerilatorAdapter(SimulatorAdapter):
             health=health,
             coverage=coverage,
             command=cmd,
+            probe=probe,
+            probe_error=probe_error,
+            sandbox=outcome.sandbox,
+            leftovers_killed=outcome.leftovers_killed,
         )

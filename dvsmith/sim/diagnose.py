@@ -1,0 +1,148 @@
+"""Diagnosis of a failed Verilator compile: the log's errors sorted into cause classes, one line each.
+
+Classes, in the order they are worth fixing:
+
+- ``missing_include``: ``Cannot find include file``; the repo is searched for the file and the folder
+  that would have found it is named (put it in ``dvsmith.toml`` ``incdirs`` when detection missed it);
+- ``uvm_1x_api``: a UVM 1.1/1.2 name 1800.2-2017 lacks (``uvm_test_done``, `` `uvm_do_with``, ...);
+- ``unsupported``: a construct Verilator does not support (``%Error-UNSUPPORTED``), with file:line;
+- ``verilator_internal``: Verilator failed internally (``Internal Error``) or generated C++ that does not
+  compile (a Verilator bug, not the testbench's);
+- ``testbench_error``: any other ``%Error`` with file:line: a genuine error in the testbench (or code
+  written for another simulator's leniency);
+- ``toolchain``: make/ld/g++ failures with no Verilator error (missing tools, linker errors).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+from dvsmith.analysis.uvm_flavour import CONSTRUCTS
+
+_VL_ERR = re.compile(
+    r"^%(?:Error|Fatal)(?:-(?P<code>[A-Z0-9_]+))?: (?:(?P<file>[^:\s][^:]*):(?P<line>\d+):(?:\d+:)?\s*)?(?P<msg>.*)$"
+)
+_INCLUDE = re.compile(r"Cannot find include file: ['\"]?(?P<inc>[^'\"\s]+)['\"]?")
+_NAME = re.compile(r"['\"]`?(?P<name>`?[A-Za-z_][A-Za-z0-9_$]*)['\"]")
+_CXX_ERR = re.compile(r"^(?P<file>\S+\.(?:cpp|h)):(?P<line>\d+):\d+: (?:fatal )?error: (?P<msg>.*)$")
+_OTHER = (re.compile(r"^make(\[\d+\])?: \*\*\* "), re.compile(r"^/usr/bin/ld: "), re.compile(r"collect2: error"))
+ORDER = ("missing_include", "uvm_1x_api", "unsupported", "verilator_internal", "testbench_error", "toolchain")
+
+
+class Cause(BaseModel):
+    kind: str
+    message: str  # the one line shown to the user
+    file: str | None = None
+    line: int | None = None
+    count: int = 1  # errors of this class in the log
+    fix: str | None = None  # what would fix it, when known (e.g. "+incdir+tb/include")
+
+
+class Diagnosis(BaseModel):
+    causes: list[Cause] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [c.message for c in self.causes]
+
+
+def _rel(path: str, roots: Iterable[str]) -> str:
+    for r in roots:
+        r = r.rstrip("/")
+        if r and path.startswith(r + "/"):
+            return path[len(r) + 1 :]
+    return path
+
+
+def find_include_folder(inc: str, repo_files: Iterable[str], near: str | None = None) -> str | None:
+    """The repo folder that, as an include folder, would find `` `include "inc" ``."""
+    norm = posixpath.normpath(inc.replace("\\", "/"))
+    parts = [p for p in norm.split("/") if p not in ("", ".")]
+    while parts and parts[0] == "..":
+        parts.pop(0)
+    if not parts:
+        return None
+    tail = "/".join(parts)
+    hits = [f for f in repo_files if f == tail or f.endswith("/" + tail)]
+    if not hits:
+        return None
+    if near:
+        here = posixpath.dirname(near)
+        hits.sort(key=lambda f: (-len(posixpath.commonpath([f, here])) if here else 0, f.count("/"), f))
+    else:
+        hits.sort(key=lambda f: (f.count("/"), f))
+    folder = hits[0][: -len(tail)].rstrip("/") or "."
+    return folder
+
+
+def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[str] = ()) -> Diagnosis:
+    """One cause per class found in the compile log (first occurrence named, others counted)."""
+    roots = [str(r) for r in roots]
+    files = list(repo_files)
+    found: dict[str, Cause] = {}
+
+    def add(kind: str, message: str, file: str | None = None, line: int | None = None, fix: str | None = None) -> None:
+        if kind in found:
+            found[kind].count += 1
+            return
+        found[kind] = Cause(kind=kind, message=message, file=file, line=line, fix=fix)
+
+    for raw in log_text.splitlines():
+        s = raw.rstrip()
+        m = _VL_ERR.match(s)
+        if m:
+            code, file, msg = m.group("code"), m.group("file"), m.group("msg").strip()
+            line = int(m.group("line")) if m.group("line") else None
+            rel = _rel(file, roots) if file else None
+            where = f"{rel}:{line}" if rel and line else (rel or "?")
+            if msg.startswith("Exiting due to"):
+                continue
+            inc = _INCLUDE.search(msg)
+            if inc:
+                folder = find_include_folder(inc.group("inc"), files, rel)
+                if folder:
+                    add("missing_include", f"missing include: {inc.group('inc')} (included at {where}); the folder "
+                        f"that would find it: {folder} (+incdir+{folder})", rel, line, f"+incdir+{folder}")  # fmt: skip
+                else:
+                    add("missing_include", f"missing include: {inc.group('inc')} (included at {where}); no such file "
+                        "in the repository", rel, line)  # fmt: skip
+                continue
+            names = {n.group("name") for n in _NAME.finditer(msg)}
+            uvm = sorted(n for n in names if n in CONSTRUCTS or ("`" + n) in CONSTRUCTS)
+            if uvm:
+                name = uvm[0] if uvm[0] in CONSTRUCTS else "`" + uvm[0]
+                flav = CONSTRUCTS[name][0]
+                add("uvm_1x_api", f"UVM {flav} API {name} at {where}: not in UVM 1800.2-2017"
+                    + ("" if CONSTRUCTS[name][2] else " (compile with +define+UVM_ENABLE_DEPRECATED_API or port it)"),
+                    rel, line)  # fmt: skip
+                continue
+            if "Internal Error" in msg or code == "INTERNAL":
+                add("verilator_internal", f"Verilator internal error at {where}: {msg[:160]}", rel, line)
+                continue
+            if code == "UNSUPPORTED" or msg.startswith("Unsupported"):
+                add("unsupported", f"Verilator does not support {msg.removeprefix('Unsupported: ')[:160]} at {where}",
+                    rel, line)  # fmt: skip
+                continue
+            add("testbench_error", f"testbench error at {where}: {msg[:200]}", rel, line)
+            continue
+        c = _CXX_ERR.match(s)
+        if c:
+            where = f"{posixpath.basename(c.group('file'))}:{c.group('line')}"
+            add("verilator_internal", f"Verilator generated C++ that does not compile ({where}: "
+                f"{c.group('msg')[:120]}): a Verilator code-generation bug")  # fmt: skip
+            continue
+        if any(r.match(s) for r in _OTHER) and not found:
+            add("toolchain", f"build tool failed: {s[:200]}")
+    causes = sorted(found.values(), key=lambda c: ORDER.index(c.kind))
+    for c in causes:
+        if c.count > 1:
+            c.message += f" (+{c.count - 1} more)"
+    return Diagnosis(causes=causes)
+
+
+def internal_error(log_text: str) -> bool:
+    """Verilator failed internally (retrying with other flags may help)."""
+    return "Internal Error" in log_text or "%Error: Internal" in log_text

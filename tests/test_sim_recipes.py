@@ -1,0 +1,67 @@
+"""Real Verilator: fixtures written for other simulators build with every task valid through the repo's own
+recipe (make -n), the UVM 1.x handling and the compatibility rewrites, and build.json says how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.sim
+
+
+def _all_valid(b: Any) -> dict[str, Any]:
+    r = b.report
+    assert b.proc.returncode == 0, (b.proc.stderr[-2000:], [(t["id"], t.get("invalid_reason")) for t in r["tasks"]])
+    assert r["tasks"] and all(t["valid"] for t in r["tasks"]), [t.get("invalid_reason") for t in r["tasks"]]
+    for t in r["tasks"]:
+        assert t["oracle"]["passed"] and t["oracle"]["uvm_errors"] == 0 and t["oracle"]["uvm_fatals"] == 0
+        assert t["nop"] is not None and not t["nop"]["passed"]
+    assert all(r["sim"]["compile_ok"].values())
+    for key, cmd in r["sim"]["compile_commands"].items():
+        assert cmd and "verilator" in Path(cmd[0]).name, key
+    log = Path(b.out / "logs" / "compile")
+    for f in log.glob("*/compile.log"):
+        assert f.read_text().startswith("# dvsmith: cd "), f  # the exact command heads every compile log
+    return r
+
+
+def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
+    b = get("f_make_subdir")
+    r = _all_valid(b)
+    (unit,) = r["compile_units"]
+    recipe = unit["recipe"]
+    assert recipe["source"] == "make-dry-run" and recipe["run_dir"] == "sim" and recipe["tool"] == "xrun"
+    assert recipe["timescale"] == "1ns/1ps"
+    assert recipe["test_plusargs"] == {"sub_count_test": ["+SUB_COUNT=5"]}
+    assert unit["incdirs"] == ["tb/agent", "tb/env"]  # from $(addprefix +incdir+,...)
+    assert r["uvm_flavours"] == {unit["name"]: "1.2"}
+    assert r["uvm_compat"] and "UVM_ENABLE_DEPRECATED_API" in r["uvm_compat"][0]
+    cmd = " ".join(next(iter(r["sim"]["compile_commands"].values())))
+    assert "+define+UVM_ENABLE_DEPRECATED_API" in cmd and "dvsmith_uvm_compat_pkg.sv" in cmd
+    assert "--timescale 1ns/1ps" in cmd
+    assert {x["name"] for x in r["rewrites"]} == {"uvm_compat_import"}
+    by_name = {t["test_name"]: t for t in r["tasks"]}
+    task = b.task(by_name["sub_count_test"]["id"])
+    assert task["plusargs"] == ["+SUB_COUNT=5"]
+
+
+def test_avip_dual_top_builds_all_valid_thanks_to_rewrites(get: Any) -> None:
+    b = get("g_avip_dual_top")
+    r = _all_valid(b)
+    (unit,) = r["compile_units"]
+    assert unit["top_modules"] == ["hvl_top", "hdl_top"]
+    assert unit["recipe"]["run_dir"] == "sim/questa" and unit["recipe"]["tool"] == "vlog"
+    cmd = next(iter(r["sim"]["compile_commands"].values()))
+    assert "--top-module" not in cmd and "-Wno-MULTITOP" in cmd  # both tops elaborated
+    names = {x["name"] for x in r["rewrites"]}
+    assert {"defparam_array", "interface_automatic", "empty_trailing_item", "remove_sim_system_tasks"} <= names
+    for x in r["rewrites"]:
+        assert x["file"] and x["line"] > 0 and x["what"]
+    gym_top = (b.out / "gym" / "src" / "hdl_top" / "hdl_top.sv").read_text()
+    assert "hb_mon #(.PERIOD(20)) hb_h [1]" in gym_top and "$shm_open(" not in gym_top.replace("dvsmith: $shm", "")
+    assert "interface automatic drv_bfm" in (b.out / "gym" / "src" / "hdl_top" / "bfm" / "drv_bfm.sv").read_text()
+    task = b.task(r["tasks"][0]["id"])
+    assert {x["name"] for x in task["rewrites"]} >= {"defparam_array", "interface_automatic"}
+    assert "Verilator compatibility" in (b.out / "tasks" / task["id"] / "README.md").read_text()
