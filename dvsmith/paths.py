@@ -54,6 +54,10 @@ def sim_cache_dir() -> Path:
     return cache_dir() / "sim"
 
 
+def eval_scratch_dir() -> Path:
+    return cache_dir() / "eval"
+
+
 def ai_log_file() -> Path:
     return log_dir() / "ai_calls.jsonl"
 
@@ -136,7 +140,13 @@ def _folder_usage(folder: Path) -> tuple[int, int]:
 
 def cache_folders() -> dict[str, Path]:
     """Every cache dvsmith keeps; each can be deleted at any time (it is rebuilt on demand)."""
-    return {"parse": parse_cache_dir(), "ai": ai_cache_dir(), "sim": sim_cache_dir(), "uvm": cache_dir() / "uvm"}
+    return {
+        "parse": parse_cache_dir(),
+        "ai": ai_cache_dir(),
+        "sim": sim_cache_dir(),
+        "uvm": cache_dir() / "uvm",
+        "eval": eval_scratch_dir(),  # scratch copies and logs of evals (kept so their logs can be read)
+    }
 
 
 def cache_info() -> dict[str, Any]:

@@ -64,6 +64,7 @@ class FakeConfig:
     timeout_sleep: float = 3.0  # how long a "timeout" request sleeps before giving up
     extra_names: list[str] = field(default_factory=list)  # unknown names added to answers
     hints: int = 4
+    description_chars: int = 0  # pad every description to this many characters (an oversized answer)
 
 
 class FakeAPIServer:
@@ -235,7 +236,9 @@ class FakeAPIServer:
             "title": " ".join(["Exercise", *words[:4], "traffic"]),
             "difficulty": ("easy", "medium", "hard")[len(test) % 3],
             "difficulty_reason": f"The fake API judged {test} by its name length.",
-            "description": f"Recreate {test}. It drives stimulus. It checks results. It covers corners.",
+            "description": f"Recreate {test}. It drives stimulus. It checks results. It covers corners.".ljust(
+                self.config.description_chars, "x"
+            ),
             "goal": f"{test} passes with full coverage.",
             "hints": [f"Hint {i + 1} for {test}." for i in range(self.config.hints)],
             "covergroups": [*cgs, *self.config.extra_names],

@@ -10,6 +10,7 @@ import pytest
 
 from dvsmith import paths
 from dvsmith.analysis import ingest as ing
+from dvsmith.analysis import limits, store
 from dvsmith.analysis import parse as sv
 from dvsmith.analysis.ingest import analyze_repo, ingest, refresh_profile
 from dvsmith.analysis.profile import Profile
@@ -433,7 +434,7 @@ def test_same_class_names_in_two_benches(tmp_path: Path) -> None:
 
 
 def test_bad_bytes_syntax_errors_and_huge_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sv, "MAX_FILE_BYTES", 2000)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 2000)
     repo = write(
         tmp_path / "r",
         {
@@ -610,7 +611,7 @@ def test_store_roundtrip_and_refresh(tmp_path: Path) -> None:
         remove_profile("second")
     # corrupt and repo gone: a clear error
     path.write_bytes(b"{}")
-    save_profile_path = paths.profiles_dir() / "index.json"
+    save_profile_path = paths.profiles_dir() / store.INDEX_NAME
     index = orjson.loads(save_profile_path.read_bytes())
     index["profiles"]["first"]["repo_root"] = str(tmp_path / "gone")
     save_profile_path.write_bytes(orjson.dumps(index))

@@ -169,7 +169,7 @@ def test_profiles_and_cache_commands(repo: Path) -> None:
 def test_corrupt_profile_warns_and_rebuilds(repo: Path) -> None:
     run_json("ingest", str(repo))
     home = Path(os.environ["DVSMITH_HOME"])
-    profiles = [p for p in home.rglob("*.json") if "profiles" in p.parts and p.name != "index.json"]
+    profiles = [p for p in home.rglob("*.json") if "profiles" in p.parts and not p.name.startswith(".")]
     assert profiles
     for p in profiles:
         p.write_bytes(b"{not json")

@@ -29,7 +29,7 @@ from tests.conftest import _find_uvm_home
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 REDTEAM = Path(__file__).resolve().parent / "data" / "redteam"
-NAMES = ["a_class_per_file", "b_single_file", "c_default_seq", "d_two_benches", "e_broken_ref"]
+NAMES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))  # a-e and later ones
 SOLUTION = "tb/fifo_tests.sv"
 
 # attack folder -> reasons (substrings) the screening must give
@@ -111,7 +111,7 @@ def _check(out: Path, task: Task, files: dict[str, Path], uvm: Path) -> list[str
 def test_redteam_attack_is_refused_before_compiling(attack: str, gyms: dict[str, Path], uvm: Path) -> None:
     out = gyms["b_single_file"]
     task = load_task(out, "overflow_test")
-    reasons = _screen(out, task, [REDTEAM / attack / SOLUTION], uvm)
+    reasons = _screen(out, task, [REDTEAM / attack], uvm)  # a folder laid out like gym/, as the README says
     assert reasons, f"{attack} was let through to the compiler"
     for want in ATTACKS[attack]:
         assert any(want in r for r in reasons), f"{attack}: no reason {want!r} in {reasons}"
@@ -131,7 +131,7 @@ def test_every_oracle_passes_the_screening(name: str, gyms: dict[str, Path], uvm
     assert tasks
     for task in tasks:
         files = [out / "oracle" / task.id / rel for rel in task.oracle_files]
-        assert _screen(out, task, files if len(files) > 1 else files[:1], uvm) == [], task.id
+        assert _screen(out, task, files, uvm) == [], task.id
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -205,6 +205,12 @@ def test_a_construct_the_reference_uses_is_allowed(gyms: dict[str, Path], uvm: P
         ("`systemc_header\n#include <cstdlib>\n`systemc_header_end\n", "`systemc_header inserts C++ into the model"),
         ("typedef int my_own_t;\n", "declaration of typedef my_own_t is not declared by the reference"),
         ("class fake_scoreboard extends uvm_scoreboard; endclass\n", "declaration of class fake_scoreboard"),
+        (
+            "`ifdef SOME_TOOL_ONLY\nendpackage\nmodule spy; endmodule\npackage p2;\n`endif\n",
+            "module declares a design module",
+        ),
+        ("function void poke(); $root.tb_top.dut.count = 0; endfunction\n", "$root reaches into the design"),
+        ("function void broken(; endfunction\n", "syntax error (ExpectedToken) cannot be read by the checker"),
     ],
 )
 def test_more_constructs_are_refused(edit: str, want: str, gyms: dict[str, Path], uvm: Path, tmp_path: Path) -> None:

@@ -113,6 +113,17 @@ def test_make_dry_run_never_runs_recipes(tmp_path: Path) -> None:
 
 
 @needs_make
+def test_make_dry_run_cannot_write_into_the_repo(tmp_path: Path) -> None:
+    """$(shell ...) runs even under make -n: it runs in a scratch copy, never in the repository."""
+    (tmp_path / "a.sv").write_text("module a; endmodule\n")
+    (tmp_path / "Makefile").write_text("V := $(shell echo 1 > written.txt; echo v)\nrun:\n\tverilator --binary a.sv\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    scan = scan_build(tmp_path, ["Makefile", "a.sv"])
+    assert scan.roots and scan.roots[0].recipe is not None and scan.roots[0].recipe.source == "make-dry-run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@needs_make
 def test_make_dry_run_environment_is_sanitized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
     (tmp_path / "Makefile").write_text("run:\n\tverilator +define+K=$(ANTHROPIC_API_KEY) +define+U=$(UVM_HOME) a.sv\n")
@@ -360,3 +371,24 @@ def test_find_include_folder_prefers_nearest() -> None:
     assert find_include_folder("x.svh", files, "b/top.sv") == "b/inc"
     assert find_include_folder("../inc/x.svh", files, "a/src/t.sv") == "a"
     assert find_include_folder("nope.svh", files) is None
+
+
+@needs_make
+def test_per_test_defines_make_a_compile_variant_for_that_test_only(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "b_single_file", repo)
+    (repo / "Makefile").write_text(
+        "TEST ?= fill_drain_test\n"
+        "compile:\n\txrun -c -f files.f -top tb_top +define+COMMON $(EXTRA)\n"
+        "run: compile\n\txrun -R +UVM_TESTNAME=$(TEST) $(PLUS)\n"
+        "overflow_test:\n\t$(MAKE) run TEST=overflow_test EXTRA=+define+OVF_FAST PLUS=+depth=2\n"
+    )
+    profile, _ = analyze_repo(repo)
+    by_name = {t.name: t for t in profile.tests}
+    units = {u.name: u for u in profile.compile_units}
+    assert len(units) == 2
+    variant = units[by_name["overflow_test"].compile_unit or ""]
+    base = units[by_name["fill_drain_test"].compile_unit or ""]
+    assert variant.variant_of == base.name and by_name["random_test"].compile_unit == base.name
+    assert variant.defines == {"COMMON": None, "OVF_FAST": None} and base.defines == {"COMMON": None}
+    assert by_name["overflow_test"].plusargs == ["+depth=2"] and by_name["random_test"].plusargs == []

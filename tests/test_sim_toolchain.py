@@ -297,3 +297,72 @@ def test_relevant_errors() -> None:
         "Vtop.cpp:12:3: error: 'foo' was not declared",
         "make: *** [Vtop.mk:5: all] Error 2",
     ]
+
+
+def test_build_command_follows_the_recipe(tmp_path: Path) -> None:
+    """Run folder first among include folders, every top kept, UVM 1.x define and compat package, timescale,
+    coverage without FSM on request."""
+    from dvsmith.analysis.profile import Recipe, UvmUse
+    from dvsmith.analysis.uvm_flavour import COMPAT_FILE
+
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    unit = unit.model_copy(update={
+        "top_modules": ["hvl_top", "hdl_top"],
+        "recipe": Recipe(source="make-dry-run", run_dir="tb/sub", timescale="1ns / 1ps"),
+        "include_dirs_last": ["rtl"],
+        "uvm_flavour": "1.2",
+        "uvm_uses": [UvmUse(file="tb/pkg.sv", line=2, api="uvm_test_done", flavour="1.2", dropped=True)],
+    })  # fmt: skip
+    adapter = VerilatorAdapter(toolchain=tc)
+    req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w", coverage_fsm=False)
+    cmd, _, top = adapter.build_command(req, tc)
+    incs = [a for a in cmd if a.startswith("+incdir+") and "uvm" not in a]
+    assert incs == [f"+incdir+{repo / 'tb' / 'sub'}", f"+incdir+{repo / 'tb'}", f"+incdir+{repo / 'rtl'}"]
+    assert "--top-module" not in cmd and "-Wno-MULTITOP" in cmd and top == "hvl_top"
+    assert "+define+UVM_ENABLE_DEPRECATED_API" in cmd
+    uvm_pkg = str(tc.uvm_home / "src" / "uvm_pkg.sv")
+    assert cmd.index(str(COMPAT_FILE)) == cmd.index(uvm_pkg) + 1
+    assert cmd[cmd.index("--timescale") + 1] == "1ns/1ps"
+    assert "--coverage" not in cmd and {"--coverage-line", "--coverage-toggle", "--coverage-expr",
+                                        "--coverage-user"} <= set(cmd)  # fmt: skip
+    assert "+define+UVM_NO_DPI" in cmd and cmd.count("+define+UVM_NO_DPI") == 1
+    # without 1.x uses: no deprecated API, no compat package
+    plain = unit.model_copy(update={"uvm_flavour": "2017", "uvm_uses": [], "top_modules": ["hvl_top"]})
+    cmd2, _, _ = adapter.build_command(CompileRequest(repo_root=repo, unit=plain, work_dir=tmp_path), tc)
+    assert "+define+UVM_ENABLE_DEPRECATED_API" not in cmd2 and str(COMPAT_FILE) not in cmd2
+    assert cmd2[cmd2.index("--top-module") + 1] == "hvl_top"
+
+
+def test_compile_log_starts_with_the_command() -> None:
+    from dvsmith.sim.verilator import command_header
+
+    head = command_header(["verilator", "--binary", "a b.sv"], Path("/w"))
+    assert head == "# dvsmith: cd /w\n# dvsmith: verilator --binary 'a b.sv'\n"
+
+
+def test_internal_error_with_fsm_coverage_is_retried_without_it(tmp_path: Path) -> None:
+    import asyncio
+
+    from dvsmith.sim.base import CompileResult
+
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    seen: list[bool] = []
+
+    async def once(req: CompileRequest) -> CompileResult:
+        seen.append(req.coverage_fsm)
+        log = req.work_dir / "compile.log"
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        if req.coverage_fsm:
+            log.write_text("%Error: Internal Error: tb/top.sv:3:1: ../V3Active.cpp:120: fsm\n")
+            return CompileResult(ok=False, binary=None, log=log, seconds=1.0, errors=["%Error: Internal Error"])
+        log.write_text("ok\n")
+        return CompileResult(ok=True, binary=log, log=log, seconds=1.0)
+
+    adapter._compile_once = once  # type: ignore[method-assign]
+    res = asyncio.run(adapter.compile(CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")))
+    assert seen == [True, False] and res.ok and res.retried_without_fsm
+    assert res.coverage_flags == ["--coverage-line", "--coverage-toggle", "--coverage-expr", "--coverage-user"]
+    assert (tmp_path / "w" / "compile.with-fsm.log").is_file()

@@ -2,7 +2,8 @@
 
 The key is the sha256 of (provider, model, the full prompt including the shared prefix, the schema
 version and the JSON schema), so any change to any of them is a miss. A file that cannot be read or
-does not validate is a miss too (and gets rewritten by the next successful call).
+does not validate is a miss too (and gets rewritten by the next successful call). What is stored is
+the validated answer trimmed to the schema's limits, never the raw text, so a record stays a few KB.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dvsmith.ai.schema import METADATA_SCHEMA_VERSION
 from dvsmith.paths import ai_cache_dir, atomic_write_bytes
 
 CACHE_FORMAT = 1
+MAX_RECORD_BYTES = 256 * 1024  # a trimmed answer is a few KB; anything far larger is not ours to trust
 
 
 def cache_key(provider: str, model: str, prompt: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -49,6 +51,8 @@ class ResponseCache:
         """The stored answer (a JSON object), or None on a miss or a corrupt file."""
         path = self.path_for(key)
         try:
+            if path.stat().st_size > MAX_RECORD_BYTES:  # written by an older version from a raw answer
+                return None
             data = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None

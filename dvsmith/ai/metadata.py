@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from dvsmith.ai.cache import ResponseCache, cache_key
 from dvsmith.ai.calllog import append_log_entry, estimate_cost
 from dvsmith.ai.context import MetadataRequest, SourceReader, build_context
+from dvsmith.ai.governor import CallGovernor
 from dvsmith.ai.offline import offline_metadata
 from dvsmith.ai.postprocess import LenientMetadata, finalize
 from dvsmith.ai.prompts import build_prompt, repo_summary
@@ -83,6 +84,10 @@ class AIStats(BaseModel):
     failed_attempts: int = 0
     offline: int = 0  # tasks described by the offline provider (by choice, not by fallback)
     concurrency: int = 0
+    min_concurrency: int = 0  # lowest in-flight bound after halving on 429/529
+    breaker_open: bool = False  # the API failed breaker_failures attempts in a row: calls stopped
+    breaker_reason: str | None = None
+    not_called: int = 0  # tasks that fell back without a request because the breaker was open
 
 
 def default_provider() -> str:
@@ -170,6 +175,20 @@ class _Runner:
         self.cache_hits = 0
         self.offline = 0
         self._schema = _schema_for_key(provider)
+        self.governor = CallGovernor(concurrency, settings.breaker_failures, on_open=self._breaker_opened)
+        if isinstance(provider, AnthropicProvider):
+            provider.governor = self.governor
+
+    def _breaker_opened(self, reason: str) -> None:
+        left = sum(1 for o in self.outcomes if o is not None)  # finished so far
+        self.reporter(
+            Event(
+                kind="warning",
+                phase=PHASE,
+                message=f"AI calls stopped: {reason}; every task still waiting gets offline metadata "
+                f"({left} finished before)",
+            )
+        )
 
     def _key(self, job: Job) -> str:
         return cache_key(self.provider.name, self.provider.model, job.prompt, self._schema)
@@ -207,10 +226,10 @@ class _Runner:
             first, rest = pending[0], pending[1:]
             await self._call(*first)
             if rest:
-                semaphore = asyncio.Semaphore(self.concurrency)
+                governor = self.governor  # the in-flight bound adapts to 429/529 (see ai/governor.py)
 
                 async def bounded(job: Job, key: str) -> None:
-                    async with semaphore:
+                    async with governor:
                         await self._call(job, key)
 
                 async with asyncio.TaskGroup() as group:
@@ -247,7 +266,7 @@ class _Runner:
                 outcome.outcome = "fallback"
                 outcome.error = f"answer could not be trimmed to the schema: {exc.error_count()} errors"
             else:
-                self._store(key, outcome.answer)
+                self._store(key, metadata)  # the validated, trimmed fields: never the raw answer
         self._log(job, key, outcome)
         if metadata is not None:
             result = MetadataResult(
@@ -269,7 +288,7 @@ class _Runner:
             )
         self._advance(result)
 
-    def _store(self, key: str, answer: LenientMetadata) -> None:
+    def _store(self, key: str, answer: TaskMetadata) -> None:
         try:
             self.cache.put(key, answer.model_dump(), {"provider": self.provider.name, "model": self.provider.model})
         except OSError:
@@ -336,4 +355,8 @@ class _Runner:
             failed_attempts=sum(o.failed_attempts for o in self.outcomes),
             offline=self.offline,
             concurrency=self.concurrency,
+            min_concurrency=self.governor.lowest_limit if called else self.concurrency,
+            breaker_open=self.governor.is_open,
+            breaker_reason=self.governor.open_reason,
+            not_called=sum(1 for o in self.outcomes if o.attempts == 0 and o.outcome == "fallback"),
         )

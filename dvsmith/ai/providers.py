@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 import anthropic
 
 from dvsmith.ai.calllog import redact
+from dvsmith.ai.governor import CallGovernor
 from dvsmith.ai.postprocess import InvalidAnswer, LenientMetadata, parse_answer
 from dvsmith.ai.schema import TaskMetadata
 from dvsmith.ai.settings import DEFAULT_MODEL, OFFLINE_MODEL, AISettings
@@ -31,6 +32,7 @@ Outcome = Literal["ok", "retried_ok", "fallback", "error"]
 RetryCallback = Callable[[str], None]
 
 MAX_INVALID_ANSWERS = 2  # the first invalid answer is asked for once more
+CHARS_PER_TOKEN_BOUND = 32  # an answer longer than max_tokens * this cannot come from a real model
 _RETRY_STATUS = {408, 409, 429}
 _DISABLING_STATUS = {401, 403, 404}  # bad key, no permission, unknown model: no later call can succeed
 
@@ -104,9 +106,10 @@ class OfflineProvider:
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, overload: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.overload = overload  # 429/529: the server asks for less traffic
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -167,6 +170,7 @@ class AnthropicProvider:
         self._rng = random.Random(settings.seed)
         self.schema = anthropic.transform_schema(TaskMetadata)
         self.disabled: str | None = None  # set after an error no later call can recover from
+        self.governor: CallGovernor | None = None  # set by the metadata runner: breaker and in-flight bound
 
     def redact(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -192,12 +196,18 @@ class AnthropicProvider:
             should = exc.response.headers.get("x-should-retry") if exc.response is not None else None
             if (exc.status_code in _RETRY_STATUS or exc.status_code >= 500) and should != "false":
                 headers = exc.response.headers if exc.response is not None else None
-                raise _Retryable(_status_error_text(exc), retry_after_seconds(headers)) from None
+                overload = exc.status_code in (429, 529)
+                raise _Retryable(_status_error_text(exc), retry_after_seconds(headers), overload) from None
             raise
         usage.add(response.usage)
         if response.stop_reason != "end_turn":
             raise InvalidAnswer(f"stop_reason {response.stop_reason!r}")
         text = "".join(getattr(b, "text", "") for b in response.content if getattr(b, "type", "") == "text")
+        limit = self.settings.max_tokens * CHARS_PER_TOKEN_BOUND
+        if len(text) > limit:  # max_tokens bounds a real answer: this one is not to be kept anywhere
+            raise InvalidAnswer(
+                f"answer of {len(text)} characters exceeds {limit} (max_tokens {self.settings.max_tokens})"
+            )
         return parse_answer(text), text
 
     async def describe(self, job: Job, on_retry: RetryCallback) -> CallOutcome:
@@ -209,7 +219,13 @@ class AnthropicProvider:
             result.error = f"not called: {self.disabled}"
             return result
         invalid = 0
+        gov = self.governor
         while result.attempts < self.settings.max_attempts:
+            if gov is not None and gov.is_open:
+                what = "not retried" if result.attempts else "not called"
+                result.error = f"{what}: circuit breaker open: {gov.open_reason}"
+                result.outcome = "fallback"
+                break
             if result.attempts:
                 on_retry(result.error or "retry")
             result.attempts += 1
@@ -218,10 +234,16 @@ class AnthropicProvider:
             except _Retryable as exc:
                 result.error = self.redact(str(exc))
                 result.attempt_errors.append(result.error)
+                if gov is not None:
+                    gov.failed(result.error, overload=exc.overload)
+                    if gov.is_open:
+                        continue
                 if result.attempts < self.settings.max_attempts:
                     await asyncio.sleep(backoff_delay(result.attempts, self.settings, self._rng, exc.retry_after))
                 continue
             except InvalidAnswer as exc:
+                if gov is not None:
+                    gov.answered(valid=False)
                 invalid += 1
                 result.error = self.redact(f"invalid answer: {exc}")
                 result.attempt_errors.append(result.error)
@@ -240,6 +262,8 @@ class AnthropicProvider:
                 result.attempt_errors.append(result.error)
                 result.outcome = "error"
                 break
+            if gov is not None:
+                gov.answered(valid=True)
             result.answer = answer
             result.answer_text = text
             result.outcome = "ok" if result.attempts == 1 else "retried_ok"

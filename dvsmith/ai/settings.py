@@ -21,4 +21,7 @@ class AISettings(BaseModel):
     max_tokens: int = Field(2048, ge=64, description="max_tokens of one answer")
     prompt_token_budget: int = Field(6000, ge=200, description="per-task prompt budget (≈ chars/4)")
     summary_token_budget: int = Field(8000, ge=200, description="repo summary budget (≈ chars/4)")
+    breaker_failures: int = Field(
+        8, ge=1, description="after this many failed attempts in a row, stop calling and fall back at once"
+    )
     seed: int | None = Field(None, description="seed of the backoff jitter (tests)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,11 +231,21 @@ _TOOL_PLUS = (
     "+nowarn", "+verilog", "+timescale", "+delay_mode", "+no_notifier", "+transport", "+pulse", "+vcsd", "+memcbk",
     "+udpsched", "+rad", "+optconfig", "+nocheck", "+ntb", "+uvm_pkg", "+floatparameters", "+initreg",
     "+verilator+", "+UVM_TESTNAME=",
-)  # fmt: skip
+)
+_TOOL_PLUS_EXACT = frozenset({"+vcd", "+r", "+rw", "+rwc", "+w", "+wc", "+c", "+plusarg_ignore"})  # fmt: skip
+
+
+#: options whose next word is their value (which may start with '+')
+_VALUE_OPTIONS = frozenset({
+    "-access", "-input", "-covtest", "-covworkdir", "-covscope", "-l", "-log", "-xmlibdirname",
+    "-sv_seed", "-svseed", "-seed", "-do", "-voptargs", "-debug_access", "-cm", "-cm_dir",
+})  # fmt: skip
 
 
 def is_plusarg(tok: str) -> bool:
-    return tok.startswith("+") and len(tok) > 1 and not tok.lower().startswith(tuple(t.lower() for t in _TOOL_PLUS))
+    if not tok.startswith("+") or len(tok) < 2 or tok.lower() in _TOOL_PLUS_EXACT:
+        return False
+    return not tok.lower().startswith(tuple(t.lower() for t in _TOOL_PLUS))
 
 
 class Scanner:
@@ -243,6 +254,7 @@ class Scanner:
         self.index = PathIndex(repo, files)
         self.diagnostics: list[tuple[str, int, str]] = []
         self.referenced_filelists: set[str] = set()
+        self.shadow: Path | None = None  # the scratch copy make -n runs in (makedry.shadow_copy)
 
     # ---------------------------------------------------------------- filelists
     def read_filelist(self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]) -> None:
@@ -315,9 +327,13 @@ class Scanner:
                 acc.tops.append(tok.split(".", 1)[1])  # vsim/vopt work.<top>
             elif tok in ("-top", "--top-module", "--top", "-toplevel") and nxt is not None:
                 i += 1
-                acc.tops.append(nxt.strip("'\""))
+                top = nxt.strip("'\"").split(".")[-1]  # xrun -top work.HvlTop
+                if top not in acc.tops:
+                    acc.tops.append(top)
             elif tok.startswith(("-top=", "--top-module=", "--top=")):
-                acc.tops.append(tok.split("=", 1)[1])
+                acc.tops.append(tok.split("=", 1)[1].split(".")[-1])
+            elif low in _VALUE_OPTIONS and nxt is not None:
+                i += 1  # its value (``-access +rwc``) is no plusarg
             elif low.endswith((*SOURCE_EXTS, ".svh", ".vh")) and not tok.startswith(("-", "+")):
                 if is_uvm_library_path(tok):
                     pass
@@ -432,11 +448,13 @@ class Scanner:
 
         if makedry.make_program() is None:
             return []
+        if self.shadow is None:
+            self.shadow = makedry.shadow_copy(self.repo)
         text = read_text(self.repo / rel)
         per_target: list[tuple[str, list[tuple[makedry.DryCommand, _Acc]]]] = []
         seen_outputs: set[tuple[str, ...]] = set()
         for target in makedry.pick_targets(text):
-            run = makedry.dry_run(self.repo, rel, target)
+            run = makedry.dry_run(self.shadow, rel, target)
             if not run.ok and not run.commands:
                 continue
             key = tuple(c.cwd + "\0" + c.text for c in run.commands)
@@ -488,7 +506,7 @@ class Scanner:
                 filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims)
             )
             recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd)
-            base_targets = [t for t in dict.fromkeys(t for t, _, _ in members) if test_of.get(t) is None]
+            base_targets = [t for t, _ in per_target if t in targets and test_of.get(t) is None]
             for target, accs in per_target:
                 if target not in targets:
                     continue
@@ -596,20 +614,28 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
     used_makefiles: list[str] = []
     used_scripts: list[str] = []
     recipes: dict[int, Recipe] = {}  # id(acc) -> the recipe it came with
-    for rel in makefiles:
-        found, meta = scanner.scan_script(rel, "make")
-        sims |= meta.sims
-        test_select = test_select or meta.test_select
-        dry = scanner.scan_make_dry(rel) if found or meta.sims else []
-        if found or meta.sims or meta.test_select or dry:
-            used_makefiles.append(rel)
-        if dry:
-            for cwd, acc, recipe in dry:
-                sims |= acc.sims
-                recipes[id(acc)] = recipe
-                roots.append((rel, cwd, acc))
-        else:
-            roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    try:
+        for rel in makefiles:
+            n0 = len(scanner.diagnostics)
+            found, meta = scanner.scan_script(rel, "make")
+            n1 = len(scanner.diagnostics)
+            sims |= meta.sims
+            test_select = test_select or meta.test_select
+            dry = scanner.scan_make_dry(rel) if found or meta.sims else []
+            if dry:  # make's own answer replaces the line-by-line reading, and its guesses
+                del scanner.diagnostics[n0:n1]
+            if found or meta.sims or meta.test_select or dry:
+                used_makefiles.append(rel)
+            if dry:
+                for cwd, acc, recipe in dry:
+                    sims |= acc.sims
+                    recipes[id(acc)] = recipe
+                    roots.append((rel, cwd, acc))
+            else:
+                roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
+    finally:
+        if scanner.shadow is not None:
+            shutil.rmtree(scanner.shadow, ignore_errors=True)
     for rel in scripts:
         kind = classify_build_file(rel) or "sh"
         found, meta = scanner.scan_script(rel, kind)

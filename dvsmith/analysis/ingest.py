@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import multiprocessing
 import os
 import posixpath
@@ -14,16 +15,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
-import pyslang
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from dvsmith import paths
-from dvsmith.analysis import parse as sv
+from dvsmith.analysis import limits
 from dvsmith.analysis.buildsys import SV_EXTS, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
+from dvsmith.analysis.limits import FACTS_VERSION
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.recipe import finish_units
 from dvsmith.analysis.simconfig import load_sim_config
@@ -31,7 +33,15 @@ from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 
-ANALYSIS_VERSION = f"facts{sv.FACTS_VERSION}-prelude{PRELUDE_VERSION}-pyslang{pyslang.__version__}"
+ANALYSIS_VERSION = f"facts{FACTS_VERSION}-prelude{PRELUDE_VERSION}-pyslang{importlib.metadata.version('pyslang')}"
+
+
+def _sv() -> ModuleType:
+    """The parser module, imported on first use: pyslang loads only when a file must be parsed, so a warm
+    ingest (every file from the cache) never pays for it."""
+    from dvsmith.analysis import parse
+
+    return parse
 CACHE_FORMAT = 1
 SKIP_DIRS = {
     "node_modules",
@@ -81,7 +91,11 @@ def _check_repo(repo: Path) -> Path:
 
 
 def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
-    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut."""
+    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut.
+
+    A symlink is followed only when it leads to a file or folder inside the repo; one that leads out of
+    it (``ln -s /usr usr``) is not read at all and is recorded as a diagnostic, as the gym leaves it out.
+    """
     out: list[_Entry] = []
     diags: list[Diagnostic] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -90,6 +104,7 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
         seen_dirs.add((st.st_dev, st.st_ino))
     except OSError as exc:
         raise UserInputError(f"cannot read {repo}: {exc.strerror}") from exc
+    root = repo.resolve()
     stack: list[tuple[Path, str]] = [(repo, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -102,6 +117,12 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
         for e in entries:
             rel = f"{prefix}{e.name}"
             try:
+                if e.is_symlink():
+                    problem = _link_problem(Path(e.path), root)
+                    if problem:
+                        if not e.name.startswith("."):
+                            diags.append(Diagnostic(file=rel, message=problem))
+                        continue
                 if e.is_dir():
                     if e.name.startswith(".") or e.name in SKIP_DIRS:
                         continue
@@ -122,6 +143,19 @@ def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
                 diags.append(Diagnostic(file=rel, message=f"not readable: {exc.strerror}"))
         stack.extend(reversed(subdirs))
     return out, diags
+
+
+def _link_problem(link: Path, repo: Path) -> str | None:
+    """Why a symlink under the repo is not followed (None: it stays inside the repo and is followed)."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return "broken symlink"
+    except (OSError, RuntimeError):
+        return "symlink loop"
+    if target != repo and repo not in target.parents:
+        return "symlink leads outside the repository: not followed"
+    return None
 
 
 def vendored_uvm_dirs(entries: list[_Entry]) -> list[str]:
@@ -170,7 +204,58 @@ def _load_cache(repo: Path, ctx: str, reporter: Reporter) -> dict[str, dict]:
         return {}
     if data.get("ctx") != ctx or data.get("repo") != str(repo):
         return {}
-    return data["files"]
+    files = {rel: rec for rel, rec in data["files"].items() if isinstance(rel, str) and _valid_record(rec)}
+    bad = len(data["files"]) - len(files)
+    if bad:
+        reporter(
+            Event("warning", message=f"parse cache {path.name}: {bad} malformed record(s) ignored; re-parsing them")
+        )
+    return files
+
+
+#: the top-level shape of a file's facts (what parse.parse_bytes returns); list items are objects
+_FACT_SHAPE: dict[str, type] = {
+    "sha256": str,
+    "diagnostics": list,
+    "macro_defs": dict,
+    "repo_macros_used": dict,
+    "unknown_macros": list,
+    "classes": list,
+    "externs": list,
+    "covergroups": list,
+    "packages": list,
+    "modules": list,
+    "imports": list,
+    "includes": list,
+}
+_ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "classes": ("name", "line", "base"),
+    "externs": (),
+    "covergroups": (),
+    "packages": (),
+    "modules": (),
+    "diagnostics": ("line", "message"),
+    "includes": ("path",),
+}
+
+
+def _valid_record(rec: Any) -> bool:
+    """A parse-cache record as :func:`analyze_repo` writes it (a hand-edited or damaged one is not)."""
+    if not isinstance(rec, dict):
+        return False
+    if any(type(rec.get(k)) is not int for k in ("size", "mtime_ns")) or not isinstance(rec.get("sha256"), str):
+        return False
+    facts = rec.get("facts")
+    if not isinstance(facts, dict) or facts.get("sha256") != rec["sha256"]:
+        return False
+    for key, kind in _FACT_SHAPE.items():
+        value = facts.get(key)
+        if not isinstance(value, kind):
+            return False
+        needs = _ITEM_KEYS.get(key)
+        if needs is not None and not all(isinstance(i, dict) and all(k in i for k in needs) for i in value):
+            return False
+    return True
 
 
 def _save_cache(repo: Path, ctx: str, files: dict[str, dict]) -> None:
@@ -210,7 +295,7 @@ _JOB_TABLE: dict[str, str] = {}
 
 def _parse_one(item: tuple[str, bytes]) -> tuple[str, dict]:
     rel, data = item
-    return rel, sv.parse_bytes(data, _JOB_DEFINES, _JOB_TABLE)
+    return rel, _sv().parse_bytes(data, _JOB_DEFINES, _JOB_TABLE)
 
 
 def _parse_many(
@@ -322,8 +407,31 @@ def analyze_repo(
 
     ``use_cache=False`` parses every file and rebuilds the cache; ``write_cache=False`` leaves the cache
     alone (for scratch folders such as a gym being checked); ``require_tests=False`` accepts a repo
-    with no test.
+    with no test. Cached facts that pass the record check but still cannot be used (damaged deeper
+    down) are dropped with a warning and every file is parsed again.
     """
+    kwargs: dict[str, Any] = {
+        "name": name, "reporter": reporter, "require_tests": require_tests, "sim_config": sim_config,
+    }
+    if not use_cache:
+        return _analyze_repo(repo, use_cache=False, write_cache=write_cache, **kwargs)
+    try:
+        return _analyze_repo(repo, use_cache=True, write_cache=write_cache, **kwargs)
+    except (KeyError, TypeError, AttributeError, IndexError, ValidationError) as exc:
+        reporter(Event("warning", message=f"parse cache unusable ({type(exc).__name__}); re-parsing every file"))
+        return _analyze_repo(repo, use_cache=False, write_cache=write_cache, **kwargs)
+
+
+def _analyze_repo(
+    repo: Path,
+    *,
+    name: str | None,
+    use_cache: bool,
+    reporter: Reporter,
+    require_tests: bool,
+    write_cache: bool,
+    sim_config: Path | None = None,
+) -> tuple[Profile, IngestStats]:
     t0 = time.perf_counter()
     repo = _check_repo(repo)
     cfg, cfg_path = load_sim_config(repo, sim_config)
@@ -358,12 +466,13 @@ def analyze_repo(
             hits[e.rel] = rec
             continue
         try:
-            data = e.path.read_bytes() if e.size <= sv.MAX_FILE_BYTES else b""
+            data = e.path.read_bytes() if e.size <= limits.MAX_FILE_BYTES else b""
         except OSError as exc:
             read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
             continue
-        if e.size > sv.MAX_FILE_BYTES:
-            facts = sv.skipped_facts(paths.sha256_file(e.path), f"file skipped: larger than {sv.MAX_FILE_BYTES} bytes")
+        if e.size > limits.MAX_FILE_BYTES:
+            why = f"file skipped: larger than {limits.MAX_FILE_BYTES} bytes"
+            facts = _sv().skipped_facts(paths.sha256_file(e.path), why)
             hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
             continue
         if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
@@ -372,7 +481,7 @@ def analyze_repo(
         todo.append((e.rel, data))
     # the repo's own macros, for files that use a macro they do not define
     table: dict[str, str] = {}
-    fresh_defs = {rel: sv.scan_macro_defs(data) for rel, data in todo}
+    fresh_defs = {rel: _sv().scan_macro_defs(data) for rel, data in todo}
     for rel in sorted(set(hits) | set(fresh_defs)):
         defs = fresh_defs[rel] if rel in fresh_defs else hits[rel]["facts"].get("macro_defs", {})
         for k, v in defs.items():

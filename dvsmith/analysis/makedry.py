@@ -4,7 +4,8 @@ dvsmith does not re-implement make. For each Makefile it runs ``make -n -w -C <d
 make prints the commands and runs none, except ``$(shell ...)`` in variable values and the recursive
 ``$(MAKE)`` lines, which it runs with ``-n`` too) with a sanitized environment (``PATH``, ``HOME`` and the
 variables a user sets: ``UVM_HOME``, ``UVM_ROOT``, simulator names), a timeout and no standard input.
-Nothing else from the repo is ever executed.
+Nothing else from the repo is ever executed, and make runs in a scratch copy of the repository (files
+up to 4 MB, hidden folders left out), so a ``$(shell ... > file)`` cannot write into the repository itself.
 
 The printed lines are split into shell commands (``&&``, ``;``, ``|``); ``cd X`` and make's
 ``Entering directory`` lines move the working directory; ``echo``/``printf`` commands are skipped (their
@@ -20,6 +21,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,28 @@ class DryRun:
     commands: list[DryCommand] = field(default_factory=list)
     ok: bool = True
     error: str = ""
+
+
+SHADOW_MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def shadow_copy(repo: Path) -> Path:
+    """A scratch copy of ``repo`` for make to run in (the caller removes it)."""
+    dst = Path(tempfile.mkdtemp(prefix="dvsmith-make-"))
+    root = repo.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel = Path(dirpath).relative_to(root)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            src = Path(dirpath) / name
+            try:
+                if src.is_symlink() or not src.is_file() or src.stat().st_size > SHADOW_MAX_FILE_BYTES:
+                    continue
+                shutil.copyfile(src, dst / rel / name)
+            except OSError:
+                continue
+    return dst
 
 
 def make_program() -> str | None:

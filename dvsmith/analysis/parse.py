@@ -19,14 +19,14 @@ from typing import Any
 import pyslang
 from pyslang import parsing, syntax
 
+from dvsmith.analysis import limits
+from dvsmith.analysis.limits import FACTS_VERSION  # noqa: F401 (re-exported)
 from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER, PRELUDE, generic_stub
 
 SK = syntax.SyntaxKind
 Facts = dict[str, Any]
 
 #: bump when the shape or meaning of the facts changes (invalidates every parse cache)
-FACTS_VERSION = "3"
-MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DIAGS_PER_FILE = 20
 
 _IGNORED_DIAGS = {
@@ -591,8 +591,8 @@ def _unknown_macros(tree: Any) -> list[str]:
 def parse_bytes(data: bytes, defines: list[str], macro_table: dict[str, str] | None = None) -> Facts:
     """Parse one file's content and return its facts (no path, size or mtime: the caller adds those)."""
     facts: Facts = {"sha256": hashlib.sha256(data).hexdigest(), "diagnostics": [], "macro_defs": {}}
-    if len(data) > MAX_FILE_BYTES:
-        return skipped_facts(facts["sha256"], f"file skipped: larger than {MAX_FILE_BYTES} bytes")
+    if len(data) > limits.MAX_FILE_BYTES:
+        return skipped_facts(facts["sha256"], f"file skipped: larger than {limits.MAX_FILE_BYTES} bytes")
     text, bad = decode(data)
     if bad:
         facts["diagnostics"].append({"line": 0, "message": "non-UTF-8 bytes (analysed with them replaced)"})

@@ -17,6 +17,8 @@ from dvsmith.analysis import uvm_flavour
 from dvsmith.analysis.profile import CompileUnit, Recipe, TestInfo
 from dvsmith.analysis.simconfig import SimConfig
 
+MAX_USES_PER_API = 5
+
 
 def _apply_config(unit: CompileUnit, cfg: SimConfig) -> None:
     recipe = unit.recipe or Recipe(origin=unit.filelist or "", run_dir=unit.root)
@@ -50,8 +52,14 @@ def finish_units(
             _apply_config(unit, cfg)
         if unit.recipe is None:
             unit.recipe = Recipe(origin=unit.filelist or "", run_dir=unit.root)
-        unit.uvm_uses = uvm_flavour.scan_files(repo, unit.files)
-        unit.uvm_flavour = uvm_flavour.flavour_of(unit.uvm_uses)  # type: ignore[assignment]
+        uses = uvm_flavour.scan_files(repo, unit.files)
+        unit.uvm_flavour = uvm_flavour.flavour_of(uses)  # type: ignore[assignment]
+        per_api: dict[str, int] = {}
+        unit.uvm_uses = []
+        for u in uses:  # evidence, not an inventory: the first few uses of each API
+            per_api[u.api] = per_api.get(u.api, 0) + 1
+            if per_api[u.api] <= MAX_USES_PER_API:
+                unit.uvm_uses.append(u)
         out.append(unit)
     variants: list[CompileUnit] = []
     for unit in out:

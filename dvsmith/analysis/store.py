@@ -1,11 +1,18 @@
 """Saved profiles: one orjson file per profile under ``paths.profiles_dir()`` and a small index.
 
-The index (``profiles/index.json``) remembers each profile's repo root, creation time and test count
-and which profile was ingested last, so a corrupt profile file can be rebuilt from its repo.
+The index (``profiles/.index.json``) remembers each profile's repo root, creation time and test count
+and which profile was ingested last, so a corrupt profile file can be rebuilt from its repo. Its name
+starts with a dot, which no profile name can (so a profile may be called ``index``), and every
+read-modify-write of it holds an exclusive lock on ``profiles/.index.lock``, so parallel ingests do not
+lose each other's entries.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +24,8 @@ from dvsmith.analysis.profile import Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 
-INDEX_NAME = "index.json"
+INDEX_NAME = ".index.json"
+LOCK_NAME = ".index.lock"
 
 
 class ProfileSummary(BaseModel):
@@ -28,7 +36,12 @@ class ProfileSummary(BaseModel):
     path: str
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # what ingest makes of a name: never hidden, no folders
+
+
 def _profile_path(name: str) -> Path:
+    if not _NAME.fullmatch(name):
+        raise UserInputError(f"invalid profile name: {name!r} (letters, digits, '.', '_' and '-')")
     try:
         return paths.confine(paths.profiles_dir(), f"{name}.json")
     except ValueError as exc:
@@ -39,12 +52,35 @@ def _index_path() -> Path:
     return paths.profiles_dir() / INDEX_NAME
 
 
+@contextlib.contextmanager
+def _index_lock() -> Iterator[None]:
+    """An exclusive lock around a read-modify-write of the index (released when the process dies)."""
+    folder = paths.profiles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks on this platform: best effort
+        yield
+        return
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _read_index() -> dict[str, Any]:
     path = _index_path()
     try:
         data = orjson.loads(path.read_bytes())
         if isinstance(data, dict) and isinstance(data.get("profiles"), dict):
-            return data
+            fields = ("repo_root", "created_at", "path")
+            entries = data["profiles"].values()
+            if all(isinstance(e, dict) and all(isinstance(e.get(f), str) for f in fields) for e in entries):
+                return data
     except (OSError, ValueError):
         pass
     return _rebuild_index()
@@ -58,7 +94,7 @@ def _rebuild_index() -> dict[str, Any]:
         return data
     newest = ""
     for p in sorted(folder.glob("*.json")):
-        if p.name == INDEX_NAME:
+        if p.name.startswith("."):
             continue
         try:
             prof = Profile.model_validate(orjson.loads(p.read_bytes()))
@@ -82,11 +118,12 @@ def _index_entry(profile: Profile, path: Path) -> dict[str, Any]:
 def save_profile(profile: Profile) -> Path:
     """Write the profile atomically and record it in the index as the most recent one."""
     path = _profile_path(profile.name)
-    paths.atomic_write_bytes(path, orjson.dumps(profile.model_dump(mode="json")))
-    index = _read_index()
-    index["profiles"][profile.name] = _index_entry(profile, path)
-    index["last"] = profile.name
-    paths.atomic_write_json(_index_path(), index)
+    with _index_lock():
+        paths.atomic_write_bytes(path, orjson.dumps(profile.model_dump(mode="json")))
+        index = _read_index()
+        index["profiles"][profile.name] = _index_entry(profile, path)
+        index["last"] = profile.name
+        paths.atomic_write_json(_index_path(), index)
     return path
 
 
@@ -125,15 +162,16 @@ def list_profiles() -> list[ProfileSummary]:
 
 def remove_profile(name: str) -> None:
     path = _profile_path(name)
-    index = _read_index()
-    if not path.exists() and name not in index["profiles"]:
-        raise UserInputError(f"no profile named {name!r}")
-    path.unlink(missing_ok=True)
-    index["profiles"].pop(name, None)
-    if index.get("last") == name:
-        rest = sorted(index["profiles"].items(), key=lambda kv: kv[1]["created_at"])
-        index["last"] = rest[-1][0] if rest else None
-    paths.atomic_write_json(_index_path(), index)
+    with _index_lock():
+        index = _read_index()
+        if not path.exists() and name not in index["profiles"]:
+            raise UserInputError(f"no profile named {name!r}")
+        path.unlink(missing_ok=True)
+        index["profiles"].pop(name, None)
+        if index.get("last") == name:
+            rest = sorted(index["profiles"].items(), key=lambda kv: kv[1]["created_at"])
+            index["last"] = rest[-1][0] if rest else None
+        paths.atomic_write_json(_index_path(), index)
 
 
 from dvsmith.analysis.ingest import clear_parse_cache, parse_cache_info  # noqa: E402

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyslang import BumpAllocator, Diagnostics, SourceManager
-from pyslang.parsing import Lexer, TokenKind
-
 from dvsmith.analysis.profile import UvmUse
 
 #: construct -> (flavour, dropped from 2017, the compat package supplies it)
@@ -59,13 +56,16 @@ DEPRECATED_DEFINE = "UVM_ENABLE_DEPRECATED_API"
 
 def scan_text(text: str, rel: str) -> list[UvmUse]:
     """Every 1.x construct of one file's text (first use per construct and line)."""
-    if "uvm" not in text and "stop_request" not in text:
-        return []
+    if not any(name.lstrip("`") in text for name in CONSTRUCTS):
+        return []  # no construct's name anywhere: nothing to lex (and pyslang stays unloaded)
+    from pyslang import BumpAllocator, Diagnostics, SourceManager
+    from pyslang.parsing import Lexer, TokenKind
+
     sm = SourceManager()
     lexer = Lexer(sm.assignText(rel, text), BumpAllocator(), Diagnostics(), sm)
     out: list[UvmUse] = []
     seen: set[tuple[str, int]] = set()
-    prev: TokenKind | None = None
+    prev: object = None
     while True:
         tok = lexer.lex()
         kind = tok.kind

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.text import Text
 
 from dvsmith import __version__
 from dvsmith.cli import render
+from dvsmith.cli.render import esc
 from dvsmith.errors import DvsmithError
 
 T = TypeVar("T")
@@ -147,9 +149,9 @@ def ingest(
         return
     c = render.err_console
     c.print(
-        f"[bold green]ingested[/] {profile.name}: {len(profile.tests)} tests "
+        f"[bold green]ingested[/] {esc(profile.name)}: {len(profile.tests)} tests "
         f"({sum(1 for t in profile.tests if t.is_base)} base), {len(profile.sequences)} sequences, "
-        f"{len(profile.covergroups)} covergroups, build={profile.build.kind}"
+        f"{len(profile.covergroups)} covergroups, build={esc(profile.build.kind)}"
     )
     c.print(
         f"files {stats.files_total}, parsed {stats.files_parsed}, cache hits {stats.cache_hits}, "
@@ -259,19 +261,20 @@ def _show_build(report: Any) -> None:
     c.print(render.table("Tasks", ["task", "metadata", "static", "oracle", "coverage", "status"], rows))
     c.print(render.phase_table(report.phases))
     c.print(
-        f"AI: provider {ai.get('provider')} model {ai.get('model')}: {ai.get('calls', 0)} calls, "
+        f"AI: provider {esc(ai.get('provider'))} model {esc(ai.get('model'))}: {ai.get('calls', 0)} calls, "
         f"{ai.get('cache_hits', 0)} cache hits, {ai.get('retries', 0)} retries, {ai.get('fallbacks', 0)} fallbacks, "
         f"p50 {ai.get('p50_latency_s', 0):.2f} s, p95 {ai.get('p95_latency_s', 0):.2f} s, "
         f"tokens {ai.get('tokens_in', 0)}/{ai.get('tokens_out', 0)}, ${ai.get('estimated_cost_usd', 0):.4f}"
     )
     if report.sim:
         s = report.sim
-        c.print(f"simulation: {s.simulator}: {s.compiles} compiles ({s.compiles_cached} cached), {s.runs} runs")
+        c.print(f"simulation: {esc(s.simulator)}: {s.compiles} compiles ({s.compiles_cached} cached), {s.runs} runs")
     for p in report.static_problems:
-        c.print(f"[red]static:[/] {p}")
+        c.print(f"[red]static:[/] {esc(p)}")
     valid = sum(1 for t in report.tasks if t.valid)
     colour = "green" if report.ok else "red"
-    c.print(f"[bold {colour}]{valid}/{len(report.tasks)} tasks valid[/] → {report.out_dir} ({report.wall_s:.2f} s)")
+    where = esc(report.out_dir)
+    c.print(f"[bold {colour}]{valid}/{len(report.tasks)} tasks valid[/] → {where} ({report.wall_s:.2f} s)")
 
 
 # -------------------------------------------------------------------------------------------- validate
@@ -371,11 +374,11 @@ def eval_cmd(
         c = render.err_console
         for r in results:
             colour = "green" if r.passed else "red"
-            c.print(f"[bold {colour}]{'PASS' if r.passed else 'FAIL'}[/] {r.task}: score {r.score:.3f}")
+            c.print(f"[bold {colour}]{'PASS' if r.passed else 'FAIL'}[/] {esc(r.task)}: score {r.score:.3f}")
             for reason in r.reasons:
-                c.print(f"  - {reason}")
+                c.print(f"  - {esc(reason)}")
             if r.log:
-                c.print(f"  log: {r.log}")
+                c.print(f"  log: {esc(r.log)}")
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
@@ -449,7 +452,7 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
         render.print_json(profile.model_dump(mode="json"))
         return
     c = render.out_console
-    c.print(f"[bold]{profile.name}[/]  {profile.repo_root}  created {profile.created_at}")
+    c.print(f"[bold]{esc(profile.name)}[/]  {esc(profile.repo_root)}  created {esc(profile.created_at)}")
     for field in (
         "tests",
         "sequences",
@@ -467,9 +470,11 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
     ):
         items = getattr(profile, field)
         more = " ..." if len(items) > 8 else ""
-        c.print(f"{field:<15} {len(items):>4}  {', '.join(i.name for i in items[:8])}{more}")
+        c.print(f"{field:<15} {len(items):>4}  {esc(', '.join(i.name for i in items[:8]))}{more}")
     b = profile.build
-    c.print(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
+    c.print(
+        esc(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
+    )
     c.print(f"diagnostics     {len(profile.diagnostics):>4}")
 
 
@@ -479,7 +484,7 @@ def profiles_rm(name: Annotated[str, typer.Argument()]) -> None:
     from dvsmith.analysis.store import remove_profile
 
     _guard(lambda: remove_profile(name))
-    render.err_console.print(f"removed profile {name}")
+    render.err_console.print(f"removed profile {esc(name)}")
 
 
 # ----------------------------------------------------------------------------------------------- cache
@@ -538,7 +543,7 @@ def ai_logs(
     ]
     c = render.out_console
     c.print(render.table("Recent AI calls", ["time", "task", "model", "s", "in", "out", "retries", "outcome"], rows))
-    c.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    c.print(esc(" ".join(f"{k}={v}" for k, v in summary.items())))
 
 
 # ---------------------------------------------------------------------------------------------- doctor
@@ -557,12 +562,18 @@ def doctor(
         render.print_json({**report.model_dump(mode="json"), "ok": report.ok, "missing": report.missing})
     else:
         rows = [
-            (t.name, "[green]found[/]" if t.found else "[red]missing[/]", t.version or "", t.path or "", t.note or "")
+            (
+                t.name,
+                Text("found", style="green") if t.found else Text("missing", style="red"),
+                t.version or "",
+                t.path or "",
+                t.note or "",
+            )
             for t in report.tools
         ]
         render.out_console.print(render.table("Toolchain", ["tool", "status", "version", "path", "note"], rows))
         if report.missing:
-            render.err_console.print(f"[red]missing for simulation:[/] {', '.join(report.missing)}")
+            render.err_console.print(f"[red]missing for simulation:[/] {esc(', '.join(report.missing))}")
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -7,15 +7,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from dvsmith.events import Event
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+# emoji off: a file named "a:cat:.sv" is shown as it is
+err_console = Console(stderr=True, highlight=False, emoji=False)
+out_console = Console(highlight=False, emoji=False)
+
+
+def esc(value: object) -> str:
+    """Any user- or repo-supplied text, made safe to put inside a rich markup string."""
+    return escape(str(value))
 
 
 def print_json(obj: Any) -> None:
@@ -26,11 +33,11 @@ def print_json(obj: Any) -> None:
 
 def error_line(message: str) -> None:
     first = " ".join(str(message).split()) or "unknown error"
-    err_console.print(f"[bold red]error:[/] {first}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {esc(first)}", soft_wrap=True)
 
 
 def warn_line(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+    err_console.print(f"[yellow]warning:[/] {esc(message)}", soft_wrap=True)
 
 
 class ProgressReporter:
@@ -66,7 +73,7 @@ class ProgressReporter:
     def __call__(self, event: Event) -> None:
         if event.kind == "warning":
             self.warnings.append(event.message)  # warnings go to stderr even with --json
-            self.progress.console.print(f"[yellow]warning:[/] {event.message}", soft_wrap=True)
+            self.progress.console.print(f"[yellow]warning:[/] {esc(event.message)}", soft_wrap=True)
             return
         if event.kind == "task_start":
             bar = self._bars.get(event.phase)
@@ -101,7 +108,12 @@ class ProgressReporter:
                 if bar is not None:
                     self.progress.update(bar, detail=self._detail(event.phase))
             elif event.message and not self.quiet:
-                self.progress.console.print(f"[dim]{event.message}[/]", soft_wrap=True)
+                self.progress.console.print(f"[dim]{esc(event.message)}[/]", soft_wrap=True)
+
+
+def cell(value: object) -> RenderableType:
+    """A table cell: rich objects as they are, anything else as plain text (never parsed as markup)."""
+    return value if isinstance(value, Text) else Text(str(value))
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> Table:
@@ -109,7 +121,7 @@ def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
     for c in columns:
         t.add_column(c)
     for r in rows:
-        t.add_row(*[str(x) for x in r])
+        t.add_row(*[cell(x) for x in r])
     return t
 
 

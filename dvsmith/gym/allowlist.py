@@ -44,6 +44,7 @@ from pyslang import parsing, syntax
 
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.gym.svtext import decode, lex, line_starts
+from dvsmith.sim.verilator import compat_sources, compile_defines, include_dir_rels
 
 SK = syntax.SyntaxKind
 
@@ -203,13 +204,13 @@ class _Scan:
 class _Context:
     """One parse of the unit: buffers, which of them are the solution's, offset -> line per buffer."""
 
-    def __init__(self, sm: pyslang.SourceManager, gym_dir: Path, uvm_src: Path | None, authored: set[Path]):
+    def __init__(self, sm: pyslang.SourceManager, gym_dir: Path, trusted: list[Path], authored: set[Path]):
         self.sm = sm
         self.gym_dir = gym_dir
-        self.uvm_src = uvm_src
+        self.trusted = trusted  # folders besides the gym whose files are not the solution's (UVM, dvsmith's)
         self.authored = authored
         self._by_buffer: dict[int, tuple[bool, str, list[int]]] = {}
-        self.foreign: dict[str, int] = {}  # files outside gym/UVM that were included -> buffer id
+        self.foreign: set[str] = set()  # files outside the gym and the UVM library that were read
 
     def info(self, loc: Any) -> tuple[bool, str, list[int]]:
         """(the solution's?, display name, line starts) of the buffer holding ``loc``."""
@@ -230,15 +231,18 @@ class _Context:
             return True, full.relative_to(self.gym_dir).as_posix()
         if full.is_relative_to(self.gym_dir):
             return False, full.relative_to(self.gym_dir).as_posix()
-        if self.uvm_src is not None and full.is_relative_to(self.uvm_src):
+        if any(full.is_relative_to(t) for t in self.trusted):
             return False, full.as_posix()
         name = full.as_posix() or "<unknown>"
-        self.foreign.setdefault(name, 0)
+        self.foreign.add(name)
         return True, name
 
     def origin(self, tok: Any) -> tuple[bool, str, int]:
         """Is ``tok`` spelled by the solution, in which file, at which (physical) line."""
-        loc = self.sm.getFullyOriginalLoc(tok.location)
+        return self.origin_of(tok.location)
+
+    def origin_of(self, location: Any) -> tuple[bool, str, int]:
+        loc = self.sm.getFullyOriginalLoc(location)
         mine, name, starts = self.info(loc)
         return mine, name, _line_of(starts, loc.offset)
 
@@ -388,7 +392,26 @@ def _walk(node: Any, scope: tuple[str, ...], in_class: bool, ctx: _Context, scan
         _walk(ch, scope, in_class, ctx, scan)
 
 
+# Keywords that start a design-unit declaration or a bind, looked for in the unexpanded text too (so an
+# `ifdef branch the check's preprocessor skips cannot hide one): (construct, why).
+_RAW_KEYWORDS = {
+    "BindKeyword": ("bind", "attaches code to the design"),
+    "ModuleKeyword": ("module", "declares a design module"),
+    "MacromoduleKeyword": ("module", "declares a design module"),
+    "ProgramKeyword": ("program", "declares a program"),
+    "PrimitiveKeyword": ("primitive", "declares a primitive"),
+    "CheckerKeyword": ("checker", "declares a checker"),
+    "ConfigKeyword": ("config", "declares a configuration"),
+}
+
+
+_KEYWORD_CONSTRUCTS = frozenset(w for w, _ in _RAW_KEYWORDS.values()) - {"bind"}
+
+
 def _check_token(name: str, kind: str, prev: str, file: str, line: int, scan: _Scan) -> None:
+    if kind == "RootSystemName":
+        scan.add(Violation(what="$root", file=file, line=line, why="reaches into the design hierarchy"))
+        return
     if kind == "SystemIdentifier":
         why = FORBIDDEN_SYSTEM.get(name)
         if why is None and _VERILATOR_ESCAPE.match(name):
@@ -421,7 +444,10 @@ def _scan_raw(data: bytes, file: str, scan: _Scan) -> None:
                 scan.add(Violation(what=" ".join(t.text.split()), file=file, line=line,
                                    why="is a Verilator metacomment (exposes or changes the model)"))  # fmt: skip
             continue
-        if t.kind == "Directive":
+        if t.kind in _RAW_KEYWORDS:
+            what, why = _RAW_KEYWORDS[t.kind]
+            scan.add(Violation(what=what, file=file, line=line, why=why))
+        elif t.kind == "Directive":
             if t.text in _FORBIDDEN_DIRECTIVES:
                 scan.add(Violation(what=t.text, file=file, line=line, why=_FORBIDDEN_DIRECTIVES[t.text]))
             elif _SYSTEMC_DIRECTIVE.match(t.text):
@@ -456,30 +482,45 @@ def _parse_unit(
     scan = _Scan()
     sm = pyslang.SourceManager()
     po = parsing.PreprocessorOptions()
-    po.additionalIncludePaths = [str(gym_dir / d) for d in unit.incdirs] + ([str(uvm_src)] if uvm_src else [])
-    po.predefines = [*_PREDEFINES] + [n if v is None else f"{n}={v}" for n, v in sorted(unit.defines.items())]
+    incdirs = [gym_dir if d in (".", "") else gym_dir / d for d in include_dir_rels(unit)]
+    po.additionalIncludePaths = ([str(uvm_src)] if uvm_src else []) + [str(d) for d in incdirs]
+    defines = compile_defines(unit)
+    po.predefines = [*_PREDEFINES] + [n if v is None else f"{n}={v}" for n, v in sorted(defines.items())]
     buffers: dict[str, Any] = {}
     for rel, data in sorted(overlay.items()):
         buffers[rel] = sm.assignText(str(gym_dir / rel), decode(data)[0])
     srcs: list[Any] = []
     if uvm_src is not None:
         srcs.append(sm.assignText(str(uvm_src / "dvsmith_uvm_macros.sv"), '`include "uvm_macros.svh"\n'))
+    trusted = [uvm_src] if uvm_src is not None else []
+    for compat in compat_sources(unit):  # dvsmith's UVM 1.x compatibility package, as the compile has it
+        srcs.append(sm.readSource(str(compat), None))
+        trusted.append(compat.resolve().parent)
     for rel in unit.sources:
         if rel in buffers:
             srcs.append(buffers[rel])
         elif (gym_dir / rel).is_file():
             srcs.append(sm.readSource(str(gym_dir / rel), None))
-    ctx = _Context(sm, gym_dir, uvm_src, {gym_dir / r for r in authored})
+    ctx = _Context(sm, gym_dir, trusted, {gym_dir / r for r in authored})
     tree = syntax.SyntaxTree.fromBuffers(srcs, sm, pyslang.Bag([po]), [])
     prev = ""
     for tok in _tokens(tree.root):
-        if tok.kind in (parsing.TokenKind.Identifier, parsing.TokenKind.SystemIdentifier):
+        if tok.kind in (parsing.TokenKind.Identifier, parsing.TokenKind.SystemIdentifier,
+                        parsing.TokenKind.RootSystemName):  # fmt: skip
             mine, file, line = ctx.origin(tok)
             if mine:
                 _check_token(tok.valueText if tok.kind == parsing.TokenKind.SystemIdentifier else tok.rawText,
                              tok.kind.name, prev, file, line, scan)  # fmt: skip
         prev = tok.rawText
     _walk(tree.root, (), False, ctx, scan)
+    for diag in tree.diagnostics:  # what pyslang could not read may hide a construct from this check
+        if not diag.isError() or not diag.location.buffer:
+            continue
+        mine, file, line = ctx.origin_of(diag.location)
+        if mine:
+            code = str(diag.code).rsplit("(", 1)[-1].rstrip(")")
+            scan.add(Violation(what=f"syntax error ({code})", file=file, line=line,
+                               why="cannot be read by the checker, so it is not compiled"))  # fmt: skip
     for rel in sorted(authored):
         if rel in overlay:
             _scan_raw(overlay[rel], rel, scan)
@@ -542,6 +583,11 @@ def check_solution(
     for path in sorted(missing):
         if not any(path[:i] in missing for i in range(1, len(path))):  # inside a refused scope: said once
             report.violations.append(sol.decls[path])
+    declared_at = {(v.file, v.line) for v in report.violations if v.what.startswith("declaration of ")}
+    report.violations = [
+        v for v in report.violations
+        if not (v.what in _KEYWORD_CONSTRUCTS and (v.file, v.line) in declared_at)
+    ]  # fmt: skip
     report.violations.sort(key=lambda v: (v.file, v.line, v.what))
     for name in task.removed_classes:
         if name not in sol.classes:

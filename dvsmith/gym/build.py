@@ -8,6 +8,7 @@ build leaves no half-written output and the previous OUT stays intact until the 
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import shutil
 import time
 from datetime import UTC, datetime
@@ -303,11 +304,28 @@ def load_task(out_dir: Path, task_id: str) -> Task:
         path = (tasks_dir / task_id / "task.json").resolve()
         if tasks_dir.resolve() in path.parents and path.is_file():
             try:
-                return Task.model_validate_json(path.read_bytes())
+                task = Task.model_validate_json(path.read_bytes())
             except ValueError as exc:
                 raise UserInputError(f"corrupt task.json for {task_id}: {str(exc).splitlines()[0]}") from None
+            _check_task_paths(task_id, task)
+            return task
     known = sorted(p.name for p in tasks_dir.iterdir() if (p / "task.json").is_file())
     raise UserInputError(f"unknown task id '{task_id}' (known: {', '.join(known) or 'none'})")
+
+
+def _check_task_paths(task_id: str, task: Task) -> None:
+    """Every path a task.json names must stay inside the gym (relative, no ``..``): else it is bad input."""
+    named = [
+        *([task.test_file] if task.test_file else []),
+        *task.files_to_write,
+        *task.oracle_files,
+        *task.removed_files,
+        *(str(r.get("file", "")) if isinstance(r, dict) else "" for r in task.removed_references),
+    ]
+    for rel in named:
+        norm = posixpath.normpath(rel) if rel else ""
+        if not rel or "\x00" in rel or rel.startswith(("/", "\\")) or norm == ".." or norm.startswith("../"):
+            raise UserInputError(f"corrupt task.json for {task_id}: path {rel!r} escapes the gym")
 
 
 def all_tasks(out_dir: Path) -> list[Task]:

@@ -22,6 +22,7 @@ import hashlib
 import os
 import posixpath
 import re
+import shutil
 import stat
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dvsmith.analysis.parse import MAX_FILE_BYTES
 from dvsmith.analysis.profile import Profile, Span
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
@@ -168,21 +170,25 @@ def _walk(repo: Path, skip_roots: Iterable[Path]) -> tuple[list[str], dict[str, 
             notes.append(f"unreadable folder {'/'.join(rel_parts) or '.'}: {exc.strerror}")
             return
         for ent in entries:
-            full = Path(ent.path)
+            full = Path(ent.path)  # never below a followed symlink: already a resolved path
             rel = "/".join((*rel_parts, ent.name))
-            if full.resolve() in skips and not ent.is_symlink():
-                continue
             if ent.is_symlink():
                 if ent.name in EXCLUDED_DIRS:
                     continue
-                target = full.resolve()
+                try:
+                    target = full.resolve(strict=True)
+                except FileNotFoundError:
+                    notes.append(f"skipped symlink {rel}: dangling")
+                    continue
+                except (OSError, RuntimeError):
+                    notes.append(f"skipped symlink {rel}: a symlink loop")
+                    continue
                 if target != repo_resolved and repo_resolved not in target.parents:
                     notes.append(f"skipped symlink {rel}: it points outside the repository")
                     continue
-                if not target.exists():
-                    notes.append(f"skipped symlink {rel}: dangling")
-                    continue
                 links[rel] = target.relative_to(repo_resolved).as_posix()
+                continue
+            if full in skips:
                 continue
             is_dir = ent.is_dir(follow_symlinks=False)
             if _excluded(ent.name, full, is_dir):
@@ -355,6 +361,9 @@ def clean_repo(
     if not repo.is_dir():
         raise UserInputError(f"repository folder not found: {repo_root}")
     files, links, skipped = _walk(repo, (gym_dir, oracle_dir))
+    # files over the size ingest parses are copied as they are, never read into memory (ingest skipped them)
+    big = {rel for rel in files if _size(repo / rel) > MAX_FILE_BYTES}
+    skipped += [f"not scanned {rel}: larger than {MAX_FILE_BYTES} bytes (copied unchanged)" for rel in sorted(big)]
     ctx = _Ctx(repo, profile, plans, files)
     notes: list[str] = []
     reporter(Event("task_start", phase="clean", total=len(plans)))
@@ -446,7 +455,7 @@ def clean_repo(
         if rel not in whole:
             edits[rel].extend(es)
     for rel in files:
-        if rel in whole:
+        if rel in whole or rel in big:
             continue
         data = ctx.read(rel)
         if looks_binary(data):
@@ -465,6 +474,9 @@ def clean_repo(
     edited_files: dict[str, list[str]] = {}
     for rel in files:
         if rel in whole:
+            continue
+        if rel in big and not edits.get(rel):
+            _copy(repo / rel, gym_dir / rel)
             continue
         data = ctx.read(rel)
         es = edits.get(rel, [])
@@ -494,6 +506,8 @@ def clean_repo(
         tc = TaskCleaning(task_id=p.id, requires=sorted(putback - {p.id}), notes=list(task_notes.get(p.id, [])))
         secret: set[str] = set()
         for rel in files:
+            if rel in big and rel not in cleaned:
+                continue
             if rel in whole:
                 if whole[rel] in putback:
                     _write(oracle_dir / p.id, rel, ctx.read(rel), repo / rel)
@@ -559,6 +573,26 @@ def fingerprint(shingle: str) -> str:
     return hashlib.sha256(shingle.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _copy(source: Path, dest: Path) -> None:
+    """Stream a file into place (temp file and rename), keeping its mode; never read whole."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        shutil.copymode(source, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write(root: Path, rel: str, data: bytes, source: Path) -> None:
     dest = root / rel
     atomic_write_bytes(dest, data)
@@ -598,7 +632,13 @@ def _diff_refs(
         if i1 == i2:  # a pure insertion: one hunk per line, each with its own place in the original
             refs.extend(
                 RemovedReference(
-                    file=rel, line_index=i1, count=0, text=b[j], expect="", kind=kind, encoding=codec,
+                    file=rel,
+                    line_index=i1,
+                    count=0,
+                    text=b[j],
+                    expect="",
+                    kind=kind,
+                    encoding=codec,
                     origin=_origin(b_offsets[j], deleted),
                 )
                 for j in range(j1, j2)
@@ -879,8 +919,10 @@ def restore_combined(
             ref = r if isinstance(r, RemovedReference) else RemovedReference.model_validate(r)
             if ref.file in solution_files:
                 continue
-            if any((o.line_index, o.origin, o.count, o.text) == (ref.line_index, ref.origin, ref.count, ref.text)
-                   for o in by_file[ref.file]):
+            if any(
+                (o.line_index, o.origin, o.count, o.text) == (ref.line_index, ref.origin, ref.count, ref.text)
+                for o in by_file[ref.file]
+            ):
                 continue  # the same hunk restored by two tasks (one requires the other)
             by_file[ref.file].append(ref)
     skipped: list[str] = []

@@ -203,7 +203,8 @@ def candidate_coverage(
         if run.coverage_file is None or not run.coverage_file.is_file():
             return None
         hits = read_points_file(run.coverage_file, {k[0] for k in points})
-        return summarize_on(hits, points, task.acceptance.coverage_files or None, source=str(run.coverage_file))
+        # the same files the targets were derived on (never the files the candidate writes)
+        return summarize_on(hits, points, task.acceptance.coverage_files, source=str(run.coverage_file))
     cov = run.coverage
     if cov is not None and task.acceptance.coverage_files:
         cov = cov.restrict(task.acceptance.coverage_files)
@@ -246,6 +247,10 @@ class _Evaluator:
     def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:
         """A final result for a solution rejected without compiling, else None."""
         result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed)
+        if mapped.symlinks:
+            result.reasons = [f"the solution file {p} is a symlink: a solution holds regular files only"
+                              for p in sorted(mapped.symlinks)]  # fmt: skip
+            return result
         if mapped.protected_edits:
             result.protected_edits = sorted(mapped.protected_edits)
             result.reasons = [

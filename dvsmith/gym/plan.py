@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dvsmith.analysis.parse import MAX_FILE_BYTES
 from dvsmith.analysis.profile import Profile, Span, TestInfo
 from dvsmith.gym.svtext import Tok, is_sv, lex
 from dvsmith.paths import closeness
@@ -270,6 +271,8 @@ def reference_graph(
     for rel in _sv_files(profile, idx):
         path = repo_root / rel
         try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue  # ingest skipped it (no facts): never read it whole
             data = path.read_bytes()
         except OSError:
             continue

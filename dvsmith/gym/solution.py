@@ -22,6 +22,7 @@ MAX_SOLUTION_FILE_BYTES = 5_000_000
 class MappedSolution(BaseModel):
     files: dict[str, Path] = Field(default_factory=dict)  # gym-relative path -> candidate file
     protected_edits: list[str] = Field(default_factory=list)  # gym-relative paths the candidate may not touch
+    symlinks: list[str] = Field(default_factory=list)  # solution entries that are symlinks (never followed)
     empty: bool = False
 
 
@@ -52,13 +53,14 @@ def map_solution(paths: list[Path], files_to_write: list[str], manifest: dict[st
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(root).as_posix()
+                if full.is_symlink():  # wherever it points: scored 0, and the reason says it is a symlink
+                    mapped.symlinks.append(rel)
+                    continue
                 try:
                     confine(root, rel)
                 except ValueError:
                     mapped.protected_edits.append(rel)
                     continue
-                if full.is_symlink():
-                    raise UserInputError(f"solution holds a symlink, which is not allowed: {rel}")
                 _check_file(full)
                 if rel in allowed:
                     mapped.files[rel] = full
@@ -70,7 +72,7 @@ def map_solution(paths: list[Path], files_to_write: list[str], manifest: dict[st
                         mapped.files[by_name[0]] = full
                     else:
                         mapped.protected_edits.append(rel)
-        mapped.empty = not mapped.files and not mapped.protected_edits
+        mapped.empty = not mapped.files and not mapped.protected_edits and not mapped.symlinks
         return mapped
 
     for p in paths:

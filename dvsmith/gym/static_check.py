@@ -19,6 +19,7 @@ from pathlib import Path
 import pyslang
 from pydantic import BaseModel, ConfigDict, Field
 
+from dvsmith.analysis.parse import MAX_FILE_BYTES
 from dvsmith.analysis.profile import Profile
 from dvsmith.gym.clean import CleanResult, fingerprint
 from dvsmith.gym.plan import ClassIndex, TaskPlan
@@ -36,6 +37,7 @@ from dvsmith.gym.svtext import (
 )
 
 _IGNORED_DIAGS = ("CouldNotOpenIncludeFile", "UnknownDirective")
+UNPARSEABLE = 1_000_000  # parse_errors() of a file pyslang cannot parse at all
 _VCS = frozenset({".git", ".svn", ".hg"})
 
 
@@ -60,7 +62,10 @@ class StaticReport(BaseModel):
 def parse_errors(data: bytes, name: str) -> int:
     """Parse errors pyslang reports for one file on its own (missing includes and macros aside)."""
     text, _ = decode(data)
-    tree = pyslang.syntax.SyntaxTree.fromText(text, name)
+    try:
+        tree = pyslang.syntax.SyntaxTree.fromText(text, name)
+    except Exception:  # pathological input (10,000-deep nesting): pyslang gives up, as it did in ingest
+        return UNPARSEABLE
     return sum(1 for d in tree.diagnostics if d.isError() and not str(d.code).endswith(_suffixes()))
 
 
@@ -83,7 +88,11 @@ def _gym_files(gym: Path) -> tuple[list[str], list[str]]:
             if n in _VCS:
                 layout.append(f"version-control data in the gym: {rel}")
             if full.is_symlink():
-                target = full.resolve()
+                try:
+                    target = full.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    layout.append(f"symlink {rel} is dangling or a loop")
+                    continue
                 if target != gym_resolved and gym_resolved not in target.parents:
                     layout.append(f"symlink {rel} leads outside the gym")
                 continue
@@ -167,6 +176,8 @@ def static_check(gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleanin
 
     sv_parsed = 0
     for rel in files:
+        if (gym_dir / rel).stat().st_size > MAX_FILE_BYTES:
+            continue  # copied unchanged; ingest did not parse it either
         data = (gym_dir / rel).read_bytes()
         starts = line_starts(data)
 

@@ -283,6 +283,19 @@ def _invalid(status: TaskStatus, task: Task, reason: str) -> None:
     task.invalid_reason = task.invalid_reason or reason
 
 
+def _read_manifest(path: Path) -> dict[str, str]:
+    """The gym's recorded checksums; a damaged file is bad input (exit 2), not a crash."""
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"corrupt {path.name} in {path.parent}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise UserInputError(f"corrupt {path.name} in {path.parent}: not a map of file -> checksum")
+    return data
+
+
 async def revalidate(
     out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter,
     executor: Executor | None = None,
@@ -294,8 +307,6 @@ async def revalidate(
     """
     import shutil
     import tempfile
-
-    import orjson
 
     from dvsmith.analysis.ingest import refresh_profile
     from dvsmith.analysis.store import load_profile
@@ -334,7 +345,7 @@ async def revalidate(
             shutil.rmtree(scratch, ignore_errors=True)
         now = tree_digest(gym_dir)
         manifest_path = out_dir / MANIFEST
-        recorded = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else None
+        recorded = _read_manifest(manifest_path) if manifest_path.is_file() else None
         if recorded is None:
             global_problems.append(f"no {MANIFEST}: the gym's checksums are unknown")
         elif changed := sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k)):

@@ -226,6 +226,39 @@ def command_header(cmd: list[str], cwd: Path) -> str:
     return f"# dvsmith: cd {shlex.quote(str(cwd))}\n# dvsmith: {shlex.join(cmd)}\n"
 
 
+def include_dir_rels(unit: CompileUnit) -> list[str]:
+    """The unit's include folders (repo-relative) in the order the compile searches them: the folder
+    the original flow runs in, then its ``+incdir+`` folders, then the including files' folders."""
+    recipe = unit.recipe
+    rels: list[str] = []
+    if recipe is not None and (recipe.source == "make-dry-run" or recipe.run_dir != "."):
+        rels.append(recipe.run_dir)  # the original tool's working directory comes first
+    for d in [*unit.incdirs, *unit.include_dirs_last]:
+        if d not in rels:
+            rels.append(d)
+    return rels
+
+
+def compile_defines(unit: CompileUnit, extra: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """The ``+define+`` set of a compile besides ``UVM_NO_DPI`` (which is always given)."""
+    from dvsmith.analysis import uvm_flavour
+
+    defines = {**unit.defines, **(extra or {})}
+    defines.pop("UVM_NO_DPI", None)
+    if unit.uvm_flavour != "2017":
+        defines.setdefault(uvm_flavour.DEPRECATED_DEFINE, None)
+    return defines
+
+
+def compat_sources(unit: CompileUnit) -> list[Path]:
+    """dvsmith's UVM 1.x compatibility package when the unit needs it (compiled right after uvm_pkg)."""
+    from dvsmith.analysis import uvm_flavour
+
+    if unit.uvm_flavour != "2017" and uvm_flavour.needs_compat(unit.uvm_uses):
+        return [Path(uvm_flavour.COMPAT_FILE)]
+    return []
+
+
 def relevant_errors(log_text: str) -> list[str]:
     """The lines of a compile log that say what went wrong (Verilator, g++, make, ld)."""
     out: list[str] = []
@@ -296,19 +329,12 @@ class VerilatorAdapter(SimulatorAdapter):
         dropped, dvsmith's compatibility package right after ``uvm_pkg.sv``.
 
         Raises ``ValueError`` when a unit path escapes the repository."""
-        from dvsmith.analysis import uvm_flavour
 
         root = req.repo_root.resolve()
         unit = req.unit
-        sources = [paths.confine(root, s) for s in unit.sources]
         recipe = unit.recipe
-        incdir_rels: list[str] = []
-        if recipe is not None and (recipe.source == "make-dry-run" or recipe.run_dir != "."):
-            incdir_rels.append(recipe.run_dir)  # the original tool's working directory comes first
-        for d in [*unit.incdirs, *unit.include_dirs_last]:
-            if d not in incdir_rels:
-                incdir_rels.append(d)
-        incdirs = [root if d in (".", "") else paths.confine(root, d) for d in incdir_rels]
+        sources = [paths.confine(root, s) for s in unit.sources]
+        incdirs = [root if d in (".", "") else paths.confine(root, d) for d in include_dir_rels(unit)]
         tops = list(unit.top_modules) or ([t] if (t := find_uvm_top(sources)) else [])
         top = tops[0] if tops else None
         uvm = tc.uvm_home
@@ -321,10 +347,7 @@ class VerilatorAdapter(SimulatorAdapter):
             "+define+UVM_NO_DPI",
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
-        defines = {**unit.defines, **req.extra_defines}
-        defines.pop("UVM_NO_DPI", None)
-        if unit.uvm_flavour != "2017":
-            defines.setdefault(uvm_flavour.DEPRECATED_DEFINE, None)
+        defines = compile_defines(unit, req.extra_defines)
         for name in sorted(defines):
             value = defines[name]
             cmd.append(f"+define+{name}" if value is None else f"+define+{name}={value}")
@@ -336,8 +359,7 @@ class VerilatorAdapter(SimulatorAdapter):
             cmd.append(str(self._coverage_config(tc)))
         register_layer = not req.uvm_subset or uses_register_layer(self._unit_files(root, unit, sources))
         cmd.append(str(uvm_package(uvm, register_layer=register_layer)))
-        if unit.uvm_flavour != "2017" and uvm_flavour.needs_compat(unit.uvm_uses):
-            cmd.append(str(uvm_flavour.COMPAT_FILE))
+        cmd += [str(c) for c in compat_sources(unit)]
         cmd += [str(s) for s in sources]
         if tops and req.probe:
             cmd += [str(probe_source()), str(bind_source(tops[0]))]  # the grader's own channel (sim/probe.py)
@@ -366,6 +388,10 @@ class VerilatorAdapter(SimulatorAdapter):
         root = req.repo_root.resolve()
         root_text = str(root)
         files: set[Path] = {s for s in sources}
+        from dvsmith.analysis.uvm_flavour import COMPAT_FILE
+
+        if str(COMPAT_FILE) in cmd:
+            files.add(COMPAT_FILE)  # dvsmith's own UVM compatibility package: its content counts too
         for rel in req.unit.files:
             with contextlib.suppress(ValueError):
                 files.add(paths.confine(root, rel))
