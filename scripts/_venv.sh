@@ -1,5 +1,5 @@
 # Sourced by demo.sh and test.sh: create or reuse .venv and install dvsmith with its extras.
-# Reinstalls only when pyproject.toml changed since the last install (a stamp file records it).
+# Reinstalls only when pyproject.toml or DVSMITH_EXTRAS changed since the last install (a stamp file records it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DVSMITH_VENV:-$ROOT/.venv}"
@@ -8,10 +8,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.dvsmith-installed"
-WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+EXTRAS="${DVSMITH_EXTRAS:-dev,sim}"  # CI adds ray (the Ray executor's tests)
+WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) $EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev,sim]"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$EXTRAS]"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

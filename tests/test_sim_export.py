@@ -67,3 +67,41 @@ def test_harbor_oracle_gets_reward_1_and_nop_gets_0(get: Any, sim_env: dict[str,
         assert all(isinstance(v, int | float) for v in rj.values())
         assert (vdir / "log.txt").is_file() and (vdir / "compile_log.txt").is_file()
     assert tree_digest(b.out / "gym") == before
+
+
+def test_eval_batch_on_ray_gives_the_same_results_as_local(get: Any, sim_env: dict[str, str],
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """Every valid task's oracle alone (the trees the Harbor test compiled: cache hits), plus one empty
+    solution, graded by the local executor and by a local Ray cluster (``ray.init(num_cpus=2)``)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("DVSMITH_REQUIRE_SIM") == "1":  # CI installs the ray extra (.ci/run)
+            pytest.fail("ray is not installed: the Ray executor cannot be compared (pip install 'dvsmith[ray]')")
+        pytest.skip("ray is not installed")
+    b = get(FIXTURE)
+    valid = sorted(t["id"] for t in b.report["tasks"] if t["valid"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    jobs = [{"task": tid, "solution": [str(b.out / "oracle" / tid)]} for tid in valid]
+    jobs.append({"task": valid[0], "solution": [str(empty)]})
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(orjson.dumps(j).decode() + "\n" for j in jobs))
+
+    def grade(*extra: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        proc = cli({**sim_env, **(env or {})}, "eval", str(b.out), "--batch", str(batch), "--json", *extra)
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # the empty solution fails
+        doc = orjson.loads(proc.stdout)
+        return doc if isinstance(doc, list) else [doc]
+
+    local = grade()
+    on_ray = grade("--executor", "ray", env={"DVSMITH_RAY_NUM_CPUS": "2"})
+    assert [(r["task"], r["passed"], r["score"]) for r in on_ray] == [(r["task"], r["passed"], r["score"])
+                                                                      for r in local]  # fmt: skip
+    assert [r["passed"] for r in local] == [True] * len(valid) + [False]
+    for a, r in zip(local, on_ray, strict=True):
+        assert (r["compiled"], r["ran"], r["started"], r["uvm_errors"], r["coverage"]) == (
+            a["compiled"], a["ran"], a["started"], a["uvm_errors"], a["coverage"])  # fmt: skip
+        if r["log"]:  # the run's log came back to this machine, where the local executor writes it
+            assert Path(r["log"]).is_file() and Path(r["compile_log"]).is_file()
+            assert Path(r["log"]).name == Path(a["log"]).name

@@ -39,7 +39,7 @@ from dvsmith.ai.settings import DEFAULT_MODEL, AISettings
 from dvsmith.analysis.profile import Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
-from dvsmith.metrics import percentile
+from dvsmith.metrics import observe, percentile
 
 __all__ = [
     "AISettings",
@@ -327,7 +327,7 @@ class _Runner:
 
     def stats(self, wall_s: float) -> AIStats:
         called = [o for o in self.outcomes if o.attempts > 0]
-        durations = [o.duration_s for o in called]
+        durations = observe("ai_latency_seconds", (o.duration_s for o in called))  # p50/p95 and the histogram
         tokens_in = sum(o.usage.tokens_in for o in self.outcomes)
         tokens_out = sum(o.usage.tokens_out for o in self.outcomes)
         cache_read = sum(o.usage.cache_read for o in self.outcomes)

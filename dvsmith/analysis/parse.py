@@ -20,7 +20,7 @@ import pyslang
 from pyslang import parsing, syntax
 
 from dvsmith.analysis import limits
-from dvsmith.analysis.limits import FACTS_VERSION  # noqa: F401 (re-exported)
+from dvsmith.analysis.limits import FACTS_VERSION, MAX_FILE_BYTES  # noqa: F401 (re-exported)
 from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER, PRELUDE, generic_stub
 
 SK = syntax.SyntaxKind

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,6 +40,33 @@ app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="local|ray: where compiles and simulations run (ray needs the ray "
+                      "extra of dvsmith).")
+]
+RayAddressOpt = Annotated[
+    str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
+                             help="Ray cluster to use with --executor ray (default: start a local one).")
+]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report (one case per task or job).")]
+MetricsPushOpt = Annotated[
+    str | None, typer.Option("--metrics-push", help="Push the metrics to this Prometheus Pushgateway URL.")
+]
+MetricsFileOpt = Annotated[
+    Path | None, typer.Option("--metrics", help="Write the metrics in Prometheus textfile format to this file.")
+]
+
+
+@contextlib.contextmanager
+def _executor(name: str, address: str | None) -> Iterator[Any]:
+    """The executor to pass to the core: None for local (the adapter itself), else an open executor."""
+    from dvsmith.sim.executor import open_executor
+
+    if name == "local":
+        yield None
+        return
+    with open_executor(name, address=address) as ex:
+        yield ex
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -168,33 +197,44 @@ def build(
     keep_trivial: Annotated[
         bool, typer.Option("--keep-trivial", help="Keep tasks whose reference is an empty subclass (flagged).")
     ] = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    junit: JunitOpt = None,
+    metrics_push: MetricsPushOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the gym: tasks with metadata, a cleaned repo, hidden oracles, validation and a report."""
     from dvsmith.errors import UserInputError
+    from dvsmith.export.reports import publish_build
     from dvsmith.gym.build import BuildOptions, run_build
+    from dvsmith.metrics import collecting
 
     def run() -> Any:
         if provider not in (None, "anthropic", "offline"):
             raise UserInputError(f"unknown provider '{provider}' (anthropic|offline)")
         if sim not in ("verilator", "none"):
             raise UserInputError(f"unknown simulator '{sim}' (verilator|none)")
-        opts = BuildOptions(
-            name=name,
-            out=out,
-            concurrency=concurrency,
-            provider=provider,
-            model=model,
-            sim=sim,
-            uvm_home=uvm_home,
-            use_cache=not no_cache,
-            log_bodies=log_bodies,
-            force=force,
-            ai_settings=_ai_settings_from_env(),
-            keep_trivial=keep_trivial,
-        )
-        with reporter:
-            return asyncio.run(run_build(opts, reporter))
+        with _executor(executor, ray_address) as ex, collecting() as samples:
+            opts = BuildOptions(
+                name=name,
+                out=out,
+                concurrency=concurrency,
+                provider=provider,
+                model=model,
+                sim=sim,
+                uvm_home=uvm_home,
+                use_cache=not no_cache,
+                log_bodies=log_bodies,
+                force=force,
+                ai_settings=_ai_settings_from_env(),
+                executor=ex,
+                keep_trivial=keep_trivial,
+            )
+            with reporter:
+                report = asyncio.run(run_build(opts, reporter))
+        for w in publish_build(report, samples, junit=junit, push=metrics_push):
+            render.warn_line(w)
+        return report
 
     reporter = render.ProgressReporter(quiet=json_out)
     report = _guard(run)
@@ -247,16 +287,25 @@ def validate(
     gym_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
     sim: Annotated[str, typer.Option(help="verilator|none")] = "none",
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    junit: JunitOpt = None,
+    metrics: MetricsFileOpt = None,
+    metrics_push: MetricsPushOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-run the build's checks (static, and with --sim the oracle simulations) on an existing gym."""
+    from dvsmith.export.reports import publish_build
     from dvsmith.gym.validate import revalidate
 
     reporter = render.ProgressReporter(quiet=json_out)
 
     def run() -> Any:
-        with reporter:
-            return asyncio.run(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter))
+        with _executor(executor, ray_address) as ex, reporter:
+            result = asyncio.run(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter, executor=ex))
+        for w in publish_build(result, None, command="validate", metrics_file=metrics, junit=junit, push=metrics_push):
+            render.warn_line(w)
+        return result
 
     result = _guard(run)
     if json_out:
@@ -285,10 +334,16 @@ def eval_cmd(
         ),
     ] = False,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder.")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    junit: JunitOpt = None,
+    metrics: MetricsFileOpt = None,
+    metrics_push: MetricsPushOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Grade a candidate solution: compile it into a copy of the gym, run the task's test, score it."""
     from dvsmith.errors import UserInputError
+    from dvsmith.export.reports import publish_eval
     from dvsmith.gym.evaluate import EvalJob, evaluate_many, read_batch
 
     def run() -> Any:
@@ -301,12 +356,18 @@ def eval_cmd(
             jobs.append(EvalJob(task=task_id, solution=list(solution)))
         if not jobs:
             raise UserInputError("nothing to evaluate: give TASK_ID SOLUTION... or --batch FILE")
-        with reporter:
-            return asyncio.run(
+        started = time.perf_counter()
+        with _executor(executor, ray_address) as ex, reporter:
+            results = asyncio.run(
                 evaluate_many(
-                    gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter, combine=combine
+                    gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter, combine=combine,
+                    executor=ex,
                 )
             )
+        for w in publish_eval(results, gym=str(gym_dir), metrics_file=metrics, junit=junit, push=metrics_push,
+                              wall_s=time.perf_counter() - started):  # fmt: skip
+            render.warn_line(w)
+        return results
 
     reporter = render.ProgressReporter(quiet=json_out)
     results = _guard(run)

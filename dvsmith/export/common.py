@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from dvsmith.errors import UserInputError
 from dvsmith.gym.build import all_tasks, load_build
 from dvsmith.gym.models import BuildReport, Task
+from dvsmith.gym.writer import render_readme
 from dvsmith.paths import confine
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -29,6 +30,14 @@ class GymView(BaseModel):
     def valid_tasks(self) -> list[Task]:
         status = {s.id: s for s in self.report.tasks}
         return [t for t in self.tasks if t.valid and (status[t.id].valid if t.id in status else True)]
+
+    def readme(self, task: Task) -> str:
+        """The task's README as the build wrote it (rendered again when the file is missing)."""
+        path = self.out_dir / "tasks" / task.id / "README.md"
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return render_readme(task)
 
     def oracle_files(self, task: Task) -> dict[str, Path]:
         """gym-relative path -> the reference file under oracle/ID/ (confined to that folder)."""

@@ -13,7 +13,7 @@ harbor 0.26.0 wheel::
       tests/                  copied in by Harbor only after the agent ran (never in the image)
         test.sh               `dvsmith eval` on the workdir -> /logs/verifier/reward.txt, reward.json
         grading/              build.json (this task only), gym_manifest.json, tasks/ID/, oracle/ID/,
-                              acceptance.json
+                              acceptance.json, the coverage point set the task is scored on (coverage/)
       solution/               Harbor's oracle agent
         solve.sh              writes the oracle files in place
         files/                the oracle files at their gym paths
@@ -40,8 +40,8 @@ from dvsmith import __version__
 from dvsmith.errors import UserInputError
 from dvsmith.export.common import GymView, load_gym, slug
 from dvsmith.gym.models import Task
-from dvsmith.gym.writer import MANIFEST, render_readme
-from dvsmith.paths import atomic_write_bytes, atomic_write_json, atomic_write_text
+from dvsmith.gym.writer import MANIFEST
+from dvsmith.paths import atomic_write_bytes, atomic_write_json, atomic_write_text, confine
 
 SCHEMA_VERSION = "1.4"  # harbor.models.task.config.TaskConfig.schema_version in harbor 0.26.0
 WORKDIR = "/app"
@@ -234,9 +234,9 @@ cp -R "$SOLUTION_DIR/files/." "$WORKDIR/"
 """
 
 
-def instruction(task: Task) -> str:
+def instruction(readme: str) -> str:
     return "\n".join([
-        render_readme(task).rstrip(),
+        readme.rstrip(),
         "",
         "## Where you work",
         "",
@@ -264,11 +264,20 @@ def _grading(view: GymView, task: Task, tests_dir: Path) -> None:
     for rel, path in oracle.items():
         atomic_write_bytes(grading / "oracle" / task.id / rel, path.read_bytes())
     atomic_write_json(grading / "acceptance.json", task.acceptance.model_dump(mode="json"))
+    points = task.acceptance.coverage_points  # the original's coverage points the eval scores against
+    if points:
+        try:
+            src = confine(view.out_dir, points)
+        except ValueError:
+            raise UserInputError(f"task {task.id}: coverage point set outside the gym folder: {points}") from None
+        if not src.is_file():
+            raise UserInputError(f"task {task.id}: coverage point set missing: {points}")
+        atomic_write_bytes(confine(grading, points), src.read_bytes())
 
 
 def export_task(view: GymView, task: Task, folder: Path, opts: HarborOptions) -> None:
     env_dir, tests_dir, sol_dir = folder / "environment", folder / "tests", folder / "solution"
-    atomic_write_text(folder / "instruction.md", instruction(task))
+    atomic_write_text(folder / "instruction.md", instruction(view.readme(task)))
     atomic_write_text(folder / "task.toml", task_toml(view, task, opts))
     # environment: the build context of the image
     _copy_tree(view.out_dir / "gym", env_dir / "gym")

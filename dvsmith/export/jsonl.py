@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 from dvsmith import __version__
 from dvsmith.export.common import GymView, load_gym
 from dvsmith.gym.models import Task
-from dvsmith.gym.writer import render_readme
 from dvsmith.paths import atomic_write_bytes
 
 
@@ -32,7 +31,7 @@ def task_record(view: GymView, task: Task, *, with_oracle: bool = False) -> dict
     report = view.report
     record: dict[str, Any] = {
         "id": task.id,
-        "instruction": render_readme(task),
+        "instruction": view.readme(task),
         "files_to_write": list(task.files_to_write),
         "test_select": task.test_select,
         "difficulty": task.difficulty,

@@ -13,7 +13,7 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -54,6 +54,7 @@ class BuildOptions(BaseModel):
     force: bool = False  # replace an OUT that is not a previous build (never the repo or an ancestor of it)
     ai_settings: AISettings | None = None
     keep_trivial: bool = False  # keep tasks whose reference is an empty subclass of its base (flagged)
+    executor: Any = None  # a dvsmith.sim.executor.Executor for the simulations (None: this machine)
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -117,7 +118,8 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
 
     reporter(Event("phase_start", phase="load"))
     with timer.phase("load"):
-        if opts.sim != "none":  # fail fast, before any AI call, when the simulator cannot run
+        if opts.sim != "none" and getattr(opts.executor, "name", "local") == "local":
+            # fail fast, before any AI call, when the simulator cannot run here (a cluster checks its own)
             from dvsmith.sim.toolchain import resolve_toolchain
 
             resolve_toolchain(opts.uvm_home)
@@ -289,6 +291,7 @@ async def _build_into(
             reporter=reporter,
             logs_dir=tmp / "logs",
             use_cache=opts.use_cache,
+            executor=opts.executor,
         )
         report.sim = sim_summary
         # logs were written under the temp folder that becomes OUT: record their final paths

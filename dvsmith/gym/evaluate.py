@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import statistics
 import tempfile
@@ -39,6 +38,7 @@ from dvsmith.paths import cache_dir, confine
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, SimulatorAdapter, get_adapter
 from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.covergroups.results import add_functional
+from dvsmith.sim.executor import Executor, bind, run_slots
 from dvsmith.sim.points import Key, load_point_set, read_points_file, summarize_on
 from dvsmith.sim.scoring import score
 
@@ -138,6 +138,7 @@ async def evaluate_many(
     uvm_home: Path | None = None,
     reporter: Reporter = null_reporter,
     combine: bool = False,
+    executor: Executor | None = None,
 ) -> list[EvalResult]:
     """Evaluate every job in parallel; each distinct solution is compiled once (the compile cache).
 
@@ -153,8 +154,8 @@ async def evaluate_many(
     tasks = [load_task(out_dir, j.task) for j in jobs]  # unknown ids fail before any work
     mapped = [map_solution(j.solution, t.files_to_write, manifest) for t, j in zip(tasks, jobs, strict=True)]
     simulator = str(report.options.get("sim") or "verilator")
-    ev = _Evaluator(out_dir, report, get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home),
-                    seed=seed, seeds=seeds, uvm_home=uvm_home)  # fmt: skip
+    adapter = bind(get_adapter("verilator" if simulator == "none" else simulator, uvm_home=uvm_home), executor)
+    ev = _Evaluator(out_dir, report, adapter, seed=seed, seeds=seeds, uvm_home=uvm_home)
     reporter(Event("task_start", phase="eval", total=len(jobs)))
     results: list[EvalResult | None] = [ev.screen(t, m) for t, m in zip(tasks, mapped, strict=True)]
     pending = [i for i, r in enumerate(results) if r is None]
@@ -241,7 +242,7 @@ class _Evaluator:
         self.adapter = adapter
         self.seed = seed
         self.seeds = seeds
-        self.runs = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+        self.runs = asyncio.Semaphore(run_slots(adapter))
         self._point_cache: dict[tuple[str, str], dict[Key, frozenset[str]]] = {}
 
     def screen(self, task: Task, mapped: MappedSolution) -> EvalResult | None:

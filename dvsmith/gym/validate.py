@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from dvsmith.paths import sha256_file
 from dvsmith.sim.base import CompileRequest, CompileResult, RunRequest, RunResult, get_adapter
 from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.covergroups.results import apply_functional_targets, covergroup_report
+from dvsmith.sim.executor import Executor, bind, run_slots
 from dvsmith.sim.points import Key, point_set, read_points_file, summarize_on, write_point_set
 from dvsmith.sim.scoring import derive_acceptance, health_reasons
 
@@ -96,10 +96,11 @@ async def simulate_tasks(
     logs_dir: Path | None = None,
     units: list[CompileUnit] | None = None,
     use_cache: bool = True,
+    executor: Executor | None = None,
 ) -> SimSummary:
     """Compile gym and original once per unit, run every task's oracle and nop check, fill the tasks'
     ``acceptance`` and ``oracle_result`` and the statuses' validity. Returns the simulation summary."""
-    adapter = get_adapter(simulator, uvm_home=uvm_home)
+    adapter = bind(get_adapter(simulator, uvm_home=uvm_home), executor)
     logs = logs_dir or (gym_dir.parent / "logs")
     unit_by_name = {u.name: u for u in (units if units is not None else profile.compile_units)}
     status_by_id = {s.id: s for s in statuses}
@@ -125,7 +126,7 @@ async def simulate_tasks(
     reporter(Event("phase_start", phase="run"))
     reporter(Event("task_start", phase="run", total=sum(
         2 + int(t.id in base_names) for t in tasks if t.compile_unit in unit_by_name)))  # fmt: skip
-    workers = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    workers = asyncio.Semaphore(run_slots(adapter))
     window = _Window()
     compile_failed: set[str] = set()
     fcov_unsupported: dict[str, list] = {}  # unit -> covergroups of the original the lowering left out
@@ -340,7 +341,8 @@ def _read_manifest(path: Path) -> dict[str, str]:
 
 
 async def revalidate(
-    out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter
+    out_dir: Path, *, sim: str = "none", uvm_home: Path | None = None, reporter: Reporter = null_reporter,
+    executor: Executor | None = None,
 ) -> BuildReport:
     """Re-run the static checks (and with a simulator the oracle/nop runs) on an existing gym.
 
@@ -423,7 +425,7 @@ async def revalidate(
         report.sim = await simulate_tasks(
             repo_root=Path(prepared.original_root), gym_dir=gym_dir, profile=profile, tasks=tasks, statuses=statuses,
             simulator=sim, uvm_home=uvm_home, timer=timer, reporter=reporter, logs_dir=out_dir / "logs",
-            units=report.compile_units,
+            units=report.compile_units, executor=executor,
         )
         for t in tasks:
             write_task(out_dir, t)
