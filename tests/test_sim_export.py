@@ -30,6 +30,9 @@ def _run(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=3000)
 
 
+ONE_TASK = "status_test"
+
+
 def test_harbor_oracle_gets_reward_1_and_nop_gets_0(get: Any, sim_env: dict[str, str], tmp_path: Path) -> None:
     b = get(FIXTURE)
     before = tree_digest(b.out / "gym")
@@ -39,7 +42,9 @@ def test_harbor_oracle_gets_reward_1_and_nop_gets_0(get: Any, sim_env: dict[str,
     exported = orjson.loads(proc.stdout)
     valid = sorted(t["id"] for t in b.report["tasks"] if t["valid"])
     assert sorted(t["id"] for t in exported["tasks"]) == valid and exported["simulated"]
-    for tid in valid:
+    # one task end to end: its oracle tree alone is the tree test_sim_e2e grades alone (one compile for
+    # both); every other task's oracle alone would be a new compile each (the compile budget)
+    for tid in [ONE_TASK]:
         folder = dest / tid
         work = tmp_path / "app" / tid
         shutil.copytree(folder / "environment" / "gym", work)
@@ -80,7 +85,7 @@ def test_eval_batch_on_ray_gives_the_same_results_as_local(get: Any, sim_env: di
             pytest.fail("ray is not installed: the Ray executor cannot be compared (pip install 'dvsmith[ray]')")
         pytest.skip("ray is not installed")
     b = get(FIXTURE)
-    valid = sorted(t["id"] for t in b.report["tasks"] if t["valid"])
+    valid = [ONE_TASK]  # its oracle-alone tree is compiled by test_sim_e2e and the Harbor test: a cache hit
     empty = tmp_path / "empty"
     empty.mkdir()
     jobs = [{"task": tid, "solution": [str(b.out / "oracle" / tid)]} for tid in valid]
