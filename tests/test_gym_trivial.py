@@ -89,7 +89,7 @@ class FakeAdapter(SimulatorAdapter):
         self.lines = lines
         self.runs: list[tuple[str, str]] = []
 
-    async def compile(self, req: CompileRequest) -> CompileResult:
+    async def compile(self, req: CompileRequest, progress: object = None) -> CompileResult:
         req.work_dir.mkdir(parents=True, exist_ok=True)
         binary = req.work_dir / "simv"
         binary.write_text("")

@@ -351,7 +351,7 @@ def test_internal_error_with_fsm_coverage_is_retried_without_it(tmp_path: Path) 
     adapter = VerilatorAdapter(toolchain=tc)
     seen: list[bool] = []
 
-    async def once(req: CompileRequest) -> CompileResult:
+    async def once(req: CompileRequest, progress: object = None) -> CompileResult:
         seen.append(req.coverage_fsm)
         log = req.work_dir / "compile.log"
         req.work_dir.mkdir(parents=True, exist_ok=True)
