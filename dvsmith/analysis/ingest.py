@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import multiprocessing
 import os
+import pickle
 import posixpath
 import re
 import subprocess
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from dvsmith import paths
 from dvsmith.analysis import limits
-from dvsmith.analysis.buildsys import SV_EXTS, classify_build_file, scan_build
+from dvsmith.analysis.buildsys import SV_EXTS, BuildScan, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
 from dvsmith.analysis.limits import FACTS_VERSION
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
@@ -191,6 +193,30 @@ def _cache_file(repo: Path) -> Path:
     return paths.parse_cache_dir() / f"repo-{key}.json"
 
 
+SCAN_CACHE_FORMAT = 1
+
+
+def _scan_build_cached(repo: Path, entries: list[_Entry], *, use_cache: bool, write_cache: bool) -> BuildScan:
+    """``scan_build`` (the static reading of build files plus ``make -n`` of each Makefile, in a scratch copy
+    of the repo) is the slow part of a warm ingest; its result only depends on the repo's files, so it is
+    kept per repo under a key of every file's path, size and mtime (any change: scanned again)."""
+    listing = [(e.rel, e.size, e.mtime_ns) for e in entries]
+    key = hashlib.sha256(orjson.dumps([SCAN_CACHE_FORMAT, ANALYSIS_VERSION, str(repo), listing])).hexdigest()
+    target = paths.parse_cache_dir() / f"scan-{hashlib.sha256(str(repo).encode()).hexdigest()[:24]}.pickle"
+    if use_cache:
+        try:
+            stored_key, scan = pickle.loads(target.read_bytes())  # our own cache file, never a repo's
+            if stored_key == key and isinstance(scan, BuildScan):
+                return scan
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+            pass
+    scan = scan_build(repo, [e.rel for e in entries])
+    if write_cache:
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            paths.atomic_write_bytes(target, pickle.dumps((key, scan), protocol=pickle.HIGHEST_PROTOCOL))
+    return scan
+
+
 def _load_cache(repo: Path, ctx: str, reporter: Reporter) -> dict[str, dict]:
     path = _cache_file(repo)
     if not path.exists():
@@ -271,7 +297,7 @@ def clear_parse_cache() -> int:
         for p in folder.iterdir():
             if p.is_file():
                 p.unlink(missing_ok=True)
-                n += 1
+                n += int(not p.name.startswith("scan-"))  # a repo's build scan goes with its parse cache
     return n
 
 
@@ -448,9 +474,8 @@ def _analyze_repo(
     sv_entries = [e for e in entries if is_sv(e.rel)]
     if not sv_entries:
         raise UserInputError(f"no SystemVerilog files (.sv .svh .v .vh) in {repo}")
-    all_rel = [e.rel for e in entries]
     build_rels = [e.rel for e in entries if classify_build_file(e.rel)]
-    scan = scan_build(repo, all_rel)
+    scan = _scan_build_cached(repo, entries, use_cache=use_cache, write_cache=write_cache)
     defines = [f"{k}={v}" if v is not None else k for k, v in sorted(scan.defines.items())]
     ctx = hashlib.sha256(orjson.dumps([ANALYSIS_VERSION, defines])).hexdigest()
     reporter(Event("phase_end", phase="scan"))
