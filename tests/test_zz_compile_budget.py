@@ -13,9 +13,13 @@ from tests.conftest import session_compiles
 
 pytestmark = pytest.mark.sim
 
-# Where the compiles of a full run go (gym + original per compile unit of each fixture build, plus the
-# eval trees that differ from both): see the README "Tests" section for the list.
-COMPILE_BUDGET = 22
+# Where the compiles of a full run go (measured: 26): gym + original per compile unit of the fixture builds
+# a, b, c, d (two units), e, f, g = 16, plus g's two first compiles that fail inside Verilator with FSM
+# coverage and are redone without it = 18; the eval trees that differ from both: b and c with every oracle
+# combined (2), a's status_test oracle alone (1, shared by the Harbor and Ray tests), the runtime red-team
+# batch (1), the covergroup scenario test (1) = 23; the smoke bench twice (cache test) and its broken
+# compile (3) = 26.
+COMPILE_BUDGET = 26
 
 
 def test_suite_compile_count_within_budget(sim_env: dict[str, str]) -> None:

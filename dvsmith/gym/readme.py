@@ -180,8 +180,8 @@ def _judged_section(task: Task) -> list[str]:
     if task.trivial:
         lines.append(f"- note: this task is flagged trivial ({task.trivial_reason})")
     if task.rewrites:
-        lines += ["", "`gym/` differs from the original repository where Verilator needs it (the reference was run the "
-                  "same way):", ""]  # fmt: skip
+        lines += ["", "Verilator compatibility rewrites: `gym/` differs from the original repository where Verilator "
+                  "needs it (the reference was run the same way):", ""]  # fmt: skip
         lines += [f"- `{x['file']}:{x['line']}` ({x['name']}): {x['what']}" for x in task.rewrites]
         lines.append("")
     lines.append(
