@@ -279,3 +279,17 @@ def test_jsonl_loads_with_datasets(built: Path, tmp_path: Path) -> None:
     ds = datasets.load_dataset("json", data_files=str(file), split="train", cache_dir=str(tmp_path / "hf"))
     assert len(ds) == len(file.read_text().splitlines())
     assert set(ds.column_names) == KEYS | {"oracle"}
+
+
+def test_export_replaces_its_own_folders_but_never_a_users(built: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "tasks"
+    assert cli({}, "export", "harbor", str(built), str(dest), "--json").returncode == 0
+    assert cli({}, "export", "harbor", str(built), str(dest), "--json").returncode == 0  # its own: replaced
+    tid = next(p.name for p in sorted(dest.iterdir()) if p.is_dir())
+    mine = tmp_path / "mine"
+    (mine / tid).mkdir(parents=True)
+    (mine / tid / "thesis.txt").write_text("mine")
+    proc = cli({}, "export", "harbor", str(built), str(mine), "--json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "not a task folder dvsmith exported" in proc.stderr
+    assert (mine / tid / "thesis.txt").read_text() == "mine"

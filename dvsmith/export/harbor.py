@@ -275,6 +275,14 @@ def _grading(view: GymView, task: Task, tests_dir: Path) -> None:
         atomic_write_bytes(confine(grading, points), src.read_bytes())
 
 
+EXPORT_MARKER = ".dvsmith-export"
+
+
+def _ours(folder: Path) -> bool:
+    """A folder an earlier export wrote (its marker), or an empty one: the only kinds an export replaces."""
+    return folder.is_dir() and ((folder / EXPORT_MARKER).is_file() or not any(folder.iterdir()))
+
+
 def export_task(view: GymView, task: Task, folder: Path, opts: HarborOptions) -> None:
     env_dir, tests_dir, sol_dir = folder / "environment", folder / "tests", folder / "solution"
     atomic_write_text(folder / "instruction.md", instruction(view.readme(task)))
@@ -326,8 +334,11 @@ def export_harbor(out_dir: Path, dest: Path, opts: HarborOptions | None = None) 
         tmp = dest / f".{folder.name}.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
+        if folder.is_symlink() or (folder.exists() and not _ours(folder)):
+            raise UserInputError(f"{folder} exists and is not a task folder dvsmith exported: not replaced")
         try:
             export_task(view, task, tmp, opts)
+            (tmp / EXPORT_MARKER).write_text("written by dvsmith export harbor; replaced by the next export\n")
             if folder.exists():
                 shutil.rmtree(folder)
             tmp.rename(folder)

@@ -31,6 +31,7 @@ import itertools
 import os
 import re
 import shutil
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,7 @@ def tokens(root: Any) -> Iterator[Token]:
 REGISTRY: dict[str, type[Rewrite]] = {}
 
 
-class Rewrite:
+class Rewrite(ABC):
     """Base of every rewrite; a subclass with a ``name`` registers itself."""
 
     name: ClassVar[str] = ""
@@ -160,8 +161,9 @@ class Rewrite:
         """A cheap test on the raw text before parsing (default: always parse)."""
         return True
 
+    @abstractmethod
     def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
-        raise NotImplementedError
+        """The byte-range edits this rewrite makes in one parsed file (empty: nothing to change)."""
 
 
 # ---------------------------------------------------------------------------------------------- rewrites
