@@ -24,11 +24,21 @@ BATCH = {
     "r2_bypass_sequencer": "random_test",
     "r3_forged_summary": "status_test",
 }
+NEVER_STARTED = "never started on a sequencer: "
+# A reason names every required sequence that never started ("...: apb_rand_seq, random_vseq"): an entry
+# NEVER_STARTED + name asks for that name in such a list; any other entry is a substring of one reason.
 EXPECT = {
-    "r1_declared_never_started": ["never started on a sequencer: write_read_vseq"],
-    "r2_bypass_sequencer": ["never started on a sequencer: random_vseq", "no sequence item went through"],
+    "r1_declared_never_started": [NEVER_STARTED + "write_read_vseq"],
+    "r2_bypass_sequencer": [NEVER_STARTED + "random_vseq", "no sequence item went through"],
     "r3_forged_summary": ["counted 1 UVM_ERROR"],
 }
+
+
+def _says(reason: str, want: str) -> bool:
+    if want.startswith(NEVER_STARTED) and NEVER_STARTED in reason:
+        named = reason.split(NEVER_STARTED, 1)[1].split(",")
+        return want.removeprefix(NEVER_STARTED) in {n.strip() for n in named}
+    return want in reason
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +74,7 @@ def test_runtime_attack_fails_with_its_reason(graded: dict[str, Any], folder: st
     assert r["compiled"] and r["ran"], r["reasons"]
     assert not r["passed"] and r["score"] == 0.0, r
     for want in EXPECT[folder]:
-        assert any(want in reason for reason in r["reasons"]), (want, r["reasons"])
+        assert any(_says(reason, want) for reason in r["reasons"]), (want, r["reasons"])
 
 
 def test_every_task_is_judged_by_the_probe(get: Any) -> None:
