@@ -55,12 +55,13 @@ class Variant:
     edit: bool = False  # compile a copy of the tree with one test file changed (a solution's tree)
     jobs: int | None = None  # make -j (default: the cores)
     pair: str = ""  # "sequential" | "concurrent": compile the tree and the edited tree (gym + original)
+    cxx: str = "gcc"  # "gcc": g++; "auto": the toolchain's choice (clang++ when installed)
 
 
 VARIANTS = {
     v.name: v
     for v in [
-        Variant("base", "dvsmith's old default: -O0, make -j cores, PCH, ccache (cold)"),
+        Variant("base", "g++ (dvsmith's default without clang++): -O0, make -j cores, PCH, ccache (cold)"),
         Variant(
             "serial",
             "one translation unit, no PCH (VM_PARALLEL_BUILDS=0), -O0 everywhere, 1 core",
@@ -80,6 +81,9 @@ VARIANTS = {
         ),
         Variant("novt", "-fno-var-tracking", cflags="-std=c++20 -fcoroutines -O0 -fno-var-tracking"),
         Variant("gold", "linked with gold", make=["LDFLAGS=-fuse-ld=gold"]),
+        Variant("clang", "clang++ instead of g++ (its own PCH through -include-pch, libatomic), -O0", cxx="auto"),
+        Variant("pair-clang", "gym + original one after the other, clang++", cxx="auto", pair="sequential"),
+        Variant("pair-clang-par", "gym + original at the same time, clang++", cxx="auto", pair="concurrent"),
         Variant("warm", "ccache warm: the same tree again, reusing base's ccache", ccache="reuse:base"),
         Variant(
             "edit", "a solution's tree (one test class more), reusing base's ccache", ccache="reuse:base", edit=True
@@ -203,7 +207,7 @@ def _compile(adapter: VerilatorAdapter, tc: Toolchain, unit: CompileUnit, v: Var
              folder: Path) -> _Out:  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     jobs = v.jobs or os.cpu_count() or 2
-    req = CompileRequest(repo_root=src, unit=unit, work_dir=folder, jobs=jobs, use_cache=False)
+    req = CompileRequest(repo_root=src, unit=unit, work_dir=folder, jobs=jobs, use_cache=False, cxx=v.cxx)
     cmd, _, _ = adapter.build_command(req, tc)
     if v.cflags is not None:
         cmd[cmd.index("-CFLAGS") + 1] = v.cflags
@@ -249,7 +253,7 @@ def _run(binary: Path, test: str, folder: Path, env: dict[str, str]) -> tuple[st
                           f"+verilator+coverage+file+{cov}"], cwd=folder, env=env,
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     summary = re.findall(r"UVM_(?:ERROR|FATAL) :\s*(\d+)", run.stdout)
-    points = len(parse_coverage_dat(cov).points) if cov.is_file() else -1
+    points = sum(m.total for m in parse_coverage_dat(cov).metrics.values()) if cov.is_file() else -1
     return ",".join(summary), points
 
 

@@ -104,11 +104,11 @@ def test_explicit_uvm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_doctor_reports_every_tool() -> None:
     report = doctor()
     names = [t.name for t in report.tools]
-    assert names[:7] == ["verilator", "uvm", "z3", "g++", "make", "perl", "ccache"]
+    assert names[:8] == ["verilator", "uvm", "z3", "g++", "clang++", "make", "perl", "ccache"]
     assert {"xrun", "vsim", "vcs"} <= set(names)
     uvm = next(t for t in report.tools if t.name == "uvm")
     assert not uvm.found and not uvm.required and "PyPI" in uvm.note
-    assert all(not t.required for t in report.tools if t.name in ("xrun", "vsim", "vcs", "ccache"))
+    assert all(not t.required for t in report.tools if t.name in ("xrun", "vsim", "vcs", "ccache", "clang++"))
     assert report.missing == [t.name for t in report.tools if t.required and not t.found]
 
 
@@ -366,3 +366,125 @@ def test_internal_error_with_fsm_coverage_is_retried_without_it(tmp_path: Path) 
     assert seen == [True, False] and res.ok and res.retried_without_fsm
     assert res.coverage_flags == ["--coverage-line", "--coverage-toggle", "--coverage-expr", "--coverage-user"]
     assert (tmp_path / "w" / "compile.with-fsm.log").is_file()
+
+
+# ---------------------------------------------------------------------------- the C++ compiler
+
+
+@pytest.mark.parametrize(
+    ("env", "clang", "want"),
+    [
+        (None, (Path("/usr/bin/clang++"), "14.0.6"), "clang"),  # installed and new enough: the faster one
+        (None, (Path("/usr/bin/clang++"), "13.0.1"), "gcc"),  # too old for C++20 coroutines: g++
+        (None, (None, ""), "gcc"),
+        ("g++", (Path("/usr/bin/clang++"), "17.0.0"), "gcc"),  # the user's choice wins
+        ("clang++", (Path("/usr/bin/clang++"), "17.0.0"), "clang"),
+    ],
+)
+def test_choose_cxx(monkeypatch: pytest.MonkeyPatch, env: str | None, clang: tuple, want: str) -> None:
+    monkeypatch.setattr(toolchain, "_clang", lambda: clang)
+    if env is None:
+        monkeypatch.delenv(toolchain.CXX_ENV, raising=False)
+    else:
+        monkeypatch.setenv(toolchain.CXX_ENV, env)
+    kind, path, version = toolchain.choose_cxx(Path("/usr/bin/g++"), "12.2.0")
+    assert kind == want
+    assert (path, version) == ((Path("/usr/bin/g++"), "12.2.0") if want == "gcc" else clang)
+
+
+@pytest.mark.parametrize(("env", "clang", "match"), [
+    ("clang++", (None, ""), "clang\\+\\+ not found"),
+    ("clang++", (Path("/usr/bin/clang++"), "11.0.0"), "too old"),
+    ("icc", (None, ""), "say g\\+\\+, clang\\+\\+ or auto"),
+])  # fmt: skip
+def test_choose_cxx_refuses_what_it_cannot_honour(
+    monkeypatch: pytest.MonkeyPatch, env: str, clang: tuple, match: str
+) -> None:
+    monkeypatch.setattr(toolchain, "_clang", lambda: clang)
+    monkeypatch.setenv(toolchain.CXX_ENV, env)
+    with pytest.raises(ToolchainError, match=match):
+        toolchain.choose_cxx(Path("/usr/bin/g++"), "12.2.0")
+
+
+def _clang_toolchain(tmp_path: Path) -> Toolchain:
+    return _fake_toolchain(tmp_path).model_copy(
+        update={"cxx_kind": "clang", "cxx": Path("/usr/bin/clang++"), "cxx_version": "14.0.6"}
+    )
+
+
+def test_build_command_with_clang(tmp_path: Path) -> None:
+    gcc, clang = _fake_toolchain(tmp_path), _clang_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=clang)
+    req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")
+    cmd, _, _ = adapter.build_command(req, clang)
+    assert cmd[cmd.index("-CFLAGS") + 1] == "-std=c++20 -O0"  # coroutines are C++20 in clang, no flag
+    for flag in ("CXX=/usr/bin/clang++", "LINK=/usr/bin/clang++", "CFG_CXXFLAGS_PCH_I=-include-pch",
+                 "CFG_GCH_IF_CLANG=.gch"):  # fmt: skip
+        assert cmd[cmd.index(flag) - 1] == "-MAKEFLAGS"
+    assert cmd[cmd.index("-LDFLAGS") + 1] == "-latomic"  # std::atomic<uint64_t>::is_lock_free
+    forced, _, _ = adapter.build_command(req.model_copy(update={"cxx": "gcc"}), clang)
+    assert forced == adapter.build_command(req, gcc)[0]  # g++ asked for: g++'s command
+    # another compiler is another binary: another cache entry
+    assert _key(adapter, req, clang) != _key(adapter, req, gcc)
+    assert _key(adapter, req.model_copy(update={"cxx": "gcc"}), clang) == _key(adapter, req, gcc)
+
+
+def test_clang_cxx_failure_is_built_again_with_gxx(tmp_path: Path) -> None:
+    import asyncio
+
+    from dvsmith.sim.base import CompileResult
+
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=_clang_toolchain(tmp_path))
+    seen: list[str] = []
+
+    async def once(req: CompileRequest, progress: object = None) -> CompileResult:
+        seen.append(req.cxx)
+        log = req.work_dir / "compile.log"
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        if req.cxx != "gcc":
+            log.write_text("x.cpp:1:1: error: no member\n%Error: 'make -C obj -f Vtop.mk -j 2' exited with 2\n")
+            return CompileResult(ok=False, binary=None, log=log, seconds=1.0, errors=["error: no member"])
+        log.write_text("ok\n")
+        return CompileResult(ok=True, binary=log, log=log, seconds=1.0)
+
+    adapter._compile_once = once  # type: ignore[method-assign]
+    res = asyncio.run(adapter.compile(CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")))
+    assert seen == ["auto", "gcc"] and res.ok and res.retried_with_gxx and res.cxx == "gcc"
+    assert "no member" in (tmp_path / "w" / "compile.with-clang.log").read_text()
+
+    # a front-end error (Verilator itself) is not the compiler's fault: no second build
+    seen.clear()
+
+    async def front(req: CompileRequest, progress: object = None) -> CompileResult:
+        seen.append(req.cxx)
+        log = req.work_dir / "compile.log"
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        log.write_text("%Error: tb/top.sv:3:1: syntax error\n")
+        return CompileResult(ok=False, binary=None, log=log, seconds=1.0, errors=["syntax error"])
+
+    adapter._compile_once = front  # type: ignore[method-assign]
+    res = asyncio.run(adapter.compile(CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w2")))
+    assert seen == ["auto"] and not res.ok and not res.retried_with_gxx
+
+
+@pytest.mark.parametrize(("cores", "mem_gb", "env", "want"), [
+    (2, 23.0, None, 1),  # 2 cores: one after the other (measured faster than two at once)
+    (4, 23.0, None, 2),
+    (8, 5.0, None, 1),  # not the memory for two
+    (8, None, None, 1),  # memory unknown
+    (2, 23.0, "3", 3),  # the user's number
+    (2, 23.0, "lots", 1),
+])  # fmt: skip
+def test_compile_slots(monkeypatch: pytest.MonkeyPatch, cores: int, mem_gb: float | None, env: str | None,
+                       want: int) -> None:  # fmt: skip
+    from dvsmith.sim import verilator
+
+    monkeypatch.setattr(verilator.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(verilator, "_mem_available_gb", lambda: mem_gb)
+    if env is None:
+        monkeypatch.delenv("DVSMITH_SIM_COMPILES", raising=False)
+    else:
+        monkeypatch.setenv("DVSMITH_SIM_COMPILES", env)
+    assert verilator.compile_slots() == want

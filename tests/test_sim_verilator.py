@@ -59,7 +59,9 @@ def adapter(uvm_home: Path) -> VerilatorAdapter:
 
 
 async def test_compile_run_score_and_cache(adapter: VerilatorAdapter, uvm_home: Path, tmp_path: Path) -> None:
-    req = CompileRequest(repo_root=SMOKE, unit=UNIT, work_dir=tmp_path / "c1", jobs=2)
+    # g++ on purpose: every other simulation test compiles with clang++ when it is installed (CI installs
+    # it), so this one keeps the g++ command compiled and run for real.
+    req = CompileRequest(repo_root=SMOKE, unit=UNIT, work_dir=tmp_path / "c1", jobs=2, cxx="gcc")
     # Two identical compiles at once: one build, the other waits and takes the cached binary.
     results = await asyncio.gather(
         adapter.compile(req), adapter.compile(req.model_copy(update={"work_dir": tmp_path / "c1b"}))
@@ -68,7 +70,7 @@ async def test_compile_run_score_and_cache(adapter: VerilatorAdapter, uvm_home: 
     first, twin = sorted(results, key=lambda r: r.cached)
     assert not first.cached and twin.cached and twin.binary == first.binary
     assert adapter.compiles == 1 and adapter.cache_hits == 1
-    assert first.top == "tb_top"
+    assert first.top == "tb_top" and first.cxx == "gcc"
     assert first.binary is not None and first.binary.is_file()
 
     # The passing test: healthy, started by name, coverage of the repo's code only.
@@ -107,7 +109,8 @@ async def test_compile_run_score_and_cache(adapter: VerilatorAdapter, uvm_home: 
 
     # Identical input: no new compile, the cached binary.
     again = VerilatorAdapter(toolchain=adapter.toolchain())
-    second = await again.compile(CompileRequest(repo_root=SMOKE, unit=UNIT, work_dir=tmp_path / "c2", jobs=1))
+    second = await again.compile(CompileRequest(repo_root=SMOKE, unit=UNIT, work_dir=tmp_path / "c2", jobs=1,
+                                                       cxx="gcc"))  # fmt: skip
     assert second.ok and second.cached and second.key == first.key
     assert second.binary == first.binary
     assert again.compiles == 0 and again.cache_hits == 1

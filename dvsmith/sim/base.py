@@ -44,6 +44,7 @@ class CompileRequest(_Model):
     probe: bool = True  # compile dvsmith's grader probe in (sim/probe.py); health then comes from it
     uvm_subset: bool = True  # UVM without its register layer when the testbench never names it (sim/uvmpkg.py)
     coverage_fsm: bool = True  # Verilator: False gives line/toggle/expr/user coverage without FSM coverage
+    cxx: str = "auto"  # Verilator: "auto" = the toolchain's C++ compiler (clang++ when installed); "gcc" = g++
 
 
 class CompileResult(_Model):
@@ -58,6 +59,8 @@ class CompileResult(_Model):
     top: str | None = None
     tops: list[str] = Field(default_factory=list)  # every top module elaborated
     coverage_flags: list[str] = Field(default_factory=list)  # the coverage flags the build used
+    cxx: str = ""  # the C++ compiler of the build ("gcc" | "clang"; "" when not Verilator or cached)
+    retried_with_gxx: bool = False  # clang++ failed on the generated C++ and g++ built it
     retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
     diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
     # covergroup lowering (Verilator): covergroups lowered, not supported, text naming dvsmith's runtime
