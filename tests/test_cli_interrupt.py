@@ -52,3 +52,33 @@ def test_interrupted_build_leaves_nothing_and_rerun_reuses_answers(tmp_path: Pat
         report = orjson.loads(again.stdout)
         assert report["ai"]["cache_hits"] == 1  # the warm-up answer finished before Ctrl-C and was cached
         assert report["ai"]["calls"] == len(report["tasks"]) - 1
+
+
+def test_ctrl_c_ends_the_command_even_when_the_work_swallows_the_cancellation() -> None:
+    """The flake this file once had: an interrupted build that went on and exited 0 (a library turned the
+    cancellation into its own error). The command now ends as interrupted whatever the work does."""
+    import asyncio
+
+    import pytest
+
+    from dvsmith.cli.main import _run_async
+
+    seen: list[str] = []
+
+    async def stubborn() -> str:
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGINT)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            seen.append("cancelled")  # and swallowed, as an HTTP client may do
+        return "finished anyway"
+
+    with pytest.raises(KeyboardInterrupt):
+        _run_async(stubborn())
+    assert seen == ["cancelled"]  # Ctrl-C cancelled the work at once
+
+    async def fine() -> str:
+        return "done"
+
+    assert _run_async(fine()) == "done"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back

@@ -151,6 +151,14 @@ def _status_error_text(exc: anthropic.APIStatusError) -> str:
     return f"HTTP {exc.status_code} {type(exc).__name__}: {message}"
 
 
+def _raise_if_cancelling() -> None:
+    """Raise ``CancelledError`` when the running task is being cancelled: a call that failed because the
+    build was interrupted is not retried, and the build does not go on offline."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class AnthropicProvider:
     """Structured metadata through the official SDK (``AsyncAnthropic``)."""
 
@@ -230,7 +238,11 @@ class AnthropicProvider:
                 on_retry(result.error or "retry")
             result.attempts += 1
             try:
-                answer, text = await self._attempt(job, result.usage)
+                try:
+                    answer, text = await self._attempt(job, result.usage)
+                except Exception:
+                    _raise_if_cancelling()  # an HTTP library may turn a cancellation (Ctrl-C) into another error
+                    raise
             except _Retryable as exc:
                 result.error = self.redact(str(exc))
                 result.attempt_errors.append(result.error)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -67,6 +68,44 @@ def _executor(name: str, address: str | None) -> Iterator[Any]:
         return
     with open_executor(name, address=address) as ex:
         yield ex
+
+
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` where Ctrl-C always ends the command as interrupted: the first SIGINT cancels the
+    work and, whatever the cancelled code does with the cancellation (a library may turn it into another
+    error and the work go on), the command raises ``KeyboardInterrupt`` (exit 130) instead of returning.
+    A second Ctrl-C interrupts at once."""
+    interrupted = False
+
+    async def main() -> T:
+        nonlocal interrupted
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C: Python's own KeyboardInterrupt
+            if task is not None:
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals in this thread
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            return await coro
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -231,7 +270,7 @@ def build(
                 keep_trivial=keep_trivial,
             )
             with reporter:
-                report = asyncio.run(run_build(opts, reporter))
+                report = _run_async(run_build(opts, reporter))
         for w in publish_build(report, samples, junit=junit, push=metrics_push):
             render.warn_line(w)
         return report
@@ -302,7 +341,7 @@ def validate(
 
     def run() -> Any:
         with _executor(executor, ray_address) as ex, reporter:
-            result = asyncio.run(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter, executor=ex))
+            result = _run_async(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter, executor=ex))
         for w in publish_build(result, None, command="validate", metrics_file=metrics, junit=junit, push=metrics_push):
             render.warn_line(w)
         return result
@@ -358,7 +397,7 @@ def eval_cmd(
             raise UserInputError("nothing to evaluate: give TASK_ID SOLUTION... or --batch FILE")
         started = time.perf_counter()
         with _executor(executor, ray_address) as ex, reporter:
-            results = asyncio.run(
+            results = _run_async(
                 evaluate_many(
                     gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter, combine=combine,
                     executor=ex,
