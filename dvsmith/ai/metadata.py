@@ -15,9 +15,8 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import anthropic
 from pydantic import BaseModel, ValidationError
 
 from dvsmith.ai.cache import ResponseCache, cache_key
@@ -27,6 +26,10 @@ from dvsmith.ai.governor import CallGovernor
 from dvsmith.ai.offline import offline_metadata
 from dvsmith.ai.postprocess import LenientMetadata, finalize
 from dvsmith.ai.prompts import build_prompt, repo_summary
+
+if TYPE_CHECKING:
+    import anthropic
+
 from dvsmith.ai.providers import (
     AnthropicProvider,
     CallOutcome,
@@ -98,6 +101,8 @@ def default_provider() -> str:
 def _schema_for_key(provider: MetadataProvider) -> dict:
     if isinstance(provider, AnthropicProvider):
         return provider.schema
+    import anthropic
+
     return anthropic.transform_schema(TaskMetadata)
 
 

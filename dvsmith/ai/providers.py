@@ -17,9 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol
-
-import anthropic
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dvsmith.ai.calllog import redact
 from dvsmith.ai.governor import CallGovernor
@@ -27,6 +25,9 @@ from dvsmith.ai.postprocess import InvalidAnswer, LenientMetadata, parse_answer
 from dvsmith.ai.schema import TaskMetadata
 from dvsmith.ai.settings import DEFAULT_MODEL, OFFLINE_MODEL, AISettings
 from dvsmith.errors import UserInputError
+
+if TYPE_CHECKING:  # the SDK is imported when a call is to be made (1-3 s of start-up an offline build never pays)
+    import anthropic
 
 Outcome = Literal["ok", "retried_ok", "fallback", "error"]
 RetryCallback = Callable[[str], None]
@@ -166,6 +167,8 @@ class AnthropicProvider:
     makes_calls = True
 
     def __init__(self, model: str, settings: AISettings, client: anthropic.AsyncAnthropic | None = None) -> None:
+        import anthropic
+
         self.model = model
         self.settings = settings
         if client is None:
@@ -187,6 +190,8 @@ class AnthropicProvider:
         await self.client.close()
 
     async def _attempt(self, job: Job, usage: Usage) -> tuple[LenientMetadata, str]:
+        import anthropic
+
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 response = await self.client.messages.create(
@@ -219,6 +224,8 @@ class AnthropicProvider:
         return parse_answer(text), text
 
     async def describe(self, job: Job, on_retry: RetryCallback) -> CallOutcome:
+        import anthropic
+
         started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         t0 = time.perf_counter()
         result = CallOutcome(answer=None, outcome="fallback", started_at=started_at)

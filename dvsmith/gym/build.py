@@ -7,6 +7,7 @@ build leaves no half-written output and the previous OUT stays intact until the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import posixpath
 import shutil
@@ -171,6 +172,15 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """Wait until ``task`` (a thread's work) has finished, through any cancellation; its outcome is dropped."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not warn about it
+
+
 async def _build_into(
     tmp: Path,
     out: Path,
@@ -186,37 +196,53 @@ async def _build_into(
     specs = specs if specs is not None else extract_specs(profile, repo_root, plans)
     gym_dir, oracle_dir = tmp / "gym", tmp / "oracle"
 
-    reporter(Event("phase_start", phase="metadata"))
-    with timer.phase("metadata"):
-        requests = [
-            MetadataRequest(
-                task_id=p.id,
-                test_name=p.test.name,
-                test_file=p.test.file,
-                sequences=sorted({*p.test.sequences, *(c.name for c in p.removed_classes if c.name != p.test.name)}),
-                facts=facts_lines(specs[p.id]),
-            )
-            for p in plans
-        ]
-        results, ai_stats = await generate_metadata(
-            profile,
-            repo_root,
-            requests,
-            provider=opts.provider,
-            model=opts.model,
-            concurrency=opts.concurrency,
-            use_cache=opts.use_cache,
-            log_bodies=opts.log_bodies,
-            reporter=reporter,
-            settings=opts.ai_settings,
-        )
+    # Cleaning does not depend on the metadata answers: it runs in a thread while the calls are in flight
+    # (its progress events are handed to the event loop's thread).
+    loop = asyncio.get_running_loop()
 
+    def thread_reporter(event: Event) -> None:
+        loop.call_soon_threadsafe(reporter, event)
+
+    def clean() -> tuple[CleanResult, list[Any]]:
+        with timer.phase("clean"):
+            gym_dir.mkdir()
+            oracle_dir.mkdir()
+            result = clean_repo(repo_root, profile, plans, gym_dir, oracle_dir, reporter=thread_reporter)
+            return result, rewrite_gym(gym_dir, profile)  # Verilator compatibility rewrites (simprep)
+
+    reporter(Event("phase_start", phase="metadata"))
     reporter(Event("phase_start", phase="clean"))
-    with timer.phase("clean"):
-        gym_dir.mkdir()
-        oracle_dir.mkdir()
-        cleaning: CleanResult = clean_repo(repo_root, profile, plans, gym_dir, oracle_dir, reporter=reporter)
-        gym_rewrites = rewrite_gym(gym_dir, profile)  # Verilator compatibility rewrites (simprep)
+    cleaner = asyncio.ensure_future(asyncio.to_thread(clean))
+    try:
+        with timer.phase("metadata"):
+            requests = [
+                MetadataRequest(
+                    task_id=p.id,
+                    test_name=p.test.name,
+                    test_file=p.test.file,
+                    sequences=sorted(
+                        {*p.test.sequences, *(c.name for c in p.removed_classes if c.name != p.test.name)}
+                    ),
+                    facts=facts_lines(specs[p.id]),
+                )
+                for p in plans
+            ]
+            results, ai_stats = await generate_metadata(
+                profile,
+                repo_root,
+                requests,
+                provider=opts.provider,
+                model=opts.model,
+                concurrency=opts.concurrency,
+                use_cache=opts.use_cache,
+                log_bodies=opts.log_bodies,
+                reporter=reporter,
+                settings=opts.ai_settings,
+            )
+        cleaning, gym_rewrites = await cleaner
+    except BaseException:
+        await _settle(cleaner)  # the thread writes into the temp folder the caller removes next
+        raise
     by_task = {c.task_id: c for c in cleaning.tasks}
 
     with timer.phase("write"):
