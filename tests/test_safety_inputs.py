@@ -359,7 +359,10 @@ def test_14_a_flaky_api_recovers_and_is_not_cut_off(tmp_path: Path) -> None:
     make_synthetic_repo(repo, 12)
     ok(dvsmith("ingest", str(repo)))
     script = {i: "429" for i in range(1, 4)}  # a burst of three 429s right after the warm-up call
-    with FakeAPIServer(FakeConfig(script=script, retry_after="0")) as server:
+    # the 429s answer at once and every other call after a delay, so all three 429s are seen before any
+    # success regrows the bound (without it the order of near-simultaneous answers decides)
+    config = FakeConfig(script=script, retry_after="0", latency=lambda i: 0.0 if i in script else 0.3)
+    with FakeAPIServer(config) as server:
         env = {
             "ANTHROPIC_BASE_URL": server.base_url,
             "ANTHROPIC_API_KEY": "sk-test-flaky",
