@@ -18,8 +18,9 @@ pytestmark = pytest.mark.sim
 # coverage and are redone without it = 18; the eval trees that differ from both: b and c with every oracle
 # combined (2), a's status_test oracle alone (1, shared by the Harbor and Ray tests), the runtime red-team
 # batch (1), the covergroup scenario test (1) = 23; the smoke bench twice (cache test) and its broken
-# compile (3) = 26.
-COMPILE_BUDGET = 26
+# compile (3) = 26; `dvsmith doctor REPO` on the missing-include bench, twice (JSON and table), original and
+# gym each stopping in Verilator's front end within a second (4) = 30.
+COMPILE_BUDGET = 30
 
 
 def test_suite_compile_count_within_budget(sim_env: dict[str, str]) -> None:

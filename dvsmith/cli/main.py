@@ -312,6 +312,10 @@ def _show_build(report: Any) -> None:
     if report.sim:
         s = report.sim
         c.print(f"simulation: {esc(s.simulator)}: {s.compiles} compiles ({s.compiles_cached} cached), {s.runs} runs")
+        for key, causes in s.compile_diagnosis.items():  # one line per cause class of a failed compile
+            tree, _, unit = key.partition(":")
+            for cause in causes:
+                c.print(f"[red]{esc(tree)} {esc(unit)} does not compile:[/] {esc(cause)}", soft_wrap=True)
     for p in report.static_problems:
         c.print(f"[red]static:[/] {esc(p)}")
     valid = sum(1 for t in report.tasks if t.valid)
@@ -592,14 +596,22 @@ def ai_logs(
 # ---------------------------------------------------------------------------------------------- doctor
 @app.command()
 def doctor(
+    repo: Annotated[
+        Path | None,
+        typer.Argument(help="A repository: also compile it the way a build does (no AI) and say why not."),
+    ] = None,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder to check.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what toolchain was found (Verilator, UVM, z3, g++, make, perl, ccache) and what is missing.
+    """Show what toolchain was found (Verilator, UVM, z3, g++, clang++, make, perl, ccache) and what is missing;
+    with REPO, compile its original and gym per compile unit and print one line per cause of a failure.
 
-    Exit code 0 when a Verilator simulation can run, 1 when something it needs is missing."""
+    Exit code 0 when a Verilator simulation can run (with REPO: and every unit compiles), 1 otherwise."""
     from dvsmith.sim.toolchain import doctor as core_doctor
 
+    if repo is not None:
+        _doctor_repo(repo, uvm_home, json_out)
+        return
     report = _guard(lambda: core_doctor(uvm_home=uvm_home))
     if json_out:
         render.print_json({**report.model_dump(mode="json"), "ok": report.ok, "missing": report.missing})
@@ -617,6 +629,33 @@ def doctor(
         render.out_console.print(render.table("Toolchain", ["tool", "status", "version", "path", "note"], rows))
         if report.missing:
             render.err_console.print(f"[red]missing for simulation:[/] {esc(', '.join(report.missing))}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _doctor_repo(repo: Path, uvm_home: Path | None, json_out: bool) -> None:
+    from dvsmith.gym.check import check_repo
+
+    reporter = render.ProgressReporter(quiet=json_out)
+
+    def run() -> Any:
+        with reporter:
+            return _run_async(check_repo(repo, uvm_home=uvm_home, reporter=reporter))
+
+    report = _guard(run)
+    if json_out:
+        render.print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    else:
+        rows = [
+            (c.unit, c.tree, Text("compiles", style="green") if c.ok else Text("FAILS", style="red"),
+             f"{c.seconds:.0f}", "\n".join(c.causes))
+            for c in report.compiles
+        ]  # fmt: skip
+        render.out_console.print(render.table(f"Verilator compiles of {report.profile}",
+                                              ["unit", "tree", "status", "s", "cause"], rows))  # fmt: skip
+        c = render.err_console
+        c.print(f"{report.tests} tests; tasks valid {report.tasks_valid}/{report.tasks} (offline metadata)")
+        for tid, reason in report.invalid.items():
+            c.print(f"[yellow]invalid[/] {esc(tid)}: {esc(reason)}", soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 

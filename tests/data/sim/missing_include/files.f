@@ -1,0 +1,3 @@
++incdir+tb
+tb/pkg.sv
+tb/top.sv
