@@ -706,3 +706,48 @@ def test_round_trip_keeps_crlf_and_latin1_bytes(tmp_path: Path) -> None:
     )
     assert tree(work) == tree(root)
     assert b"\xe9t\xe9" in (tmp_path / "out/oracle/long_test/tests/long_test.sv").read_bytes()
+
+
+def test_kept_file_named_after_its_test_is_no_leak(tmp_path: Path) -> None:
+    """A test file that also holds a helper the gym keeps (an env subclass) stays in the gym under the
+    test's name, and so does its `include: the file name is no reference to the removed class."""
+    from dvsmith.analysis.ingest import analyze_repo
+
+    root = tmp_path / "repo"
+    write_tree(root, {
+        "files.f": "+incdir+tb\n+incdir+tb/tests\ntb/pkg.sv\ntb/top.sv\n",
+        "tb/pkg.sv": (
+            "package p;\n  import uvm_pkg::*;\n  `include \"uvm_macros.svh\"\n  `include \"base_test.svh\"\n"
+            "  `include \"cfg_check_test.svh\"\n  `include \"plain_test.svh\"\nendpackage\n"
+        ),
+        "tb/base_test.svh": (
+            "class my_env extends uvm_env;\n  `uvm_component_utils(my_env)\n"
+            "  function new(string name, uvm_component parent); super.new(name, parent); endfunction\nendclass\n"
+            "class base_test extends uvm_test;\n  `uvm_component_utils(base_test)\n"
+            "  function new(string name, uvm_component parent); super.new(name, parent); endfunction\nendclass\n"
+        ),
+        "tb/tests/cfg_check_test.svh": (
+            "class cfg_env extends my_env;\n  `uvm_component_utils(cfg_env)\n"
+            "  function new(string name, uvm_component parent); super.new(name, parent); endfunction\nendclass\n"
+            "class cfg_check_test extends base_test;\n  `uvm_component_utils(cfg_check_test)\n  cfg_env env;\n"
+            "  function new(string name, uvm_component parent); super.new(name, parent); endfunction\n"
+            "  function void build_phase(uvm_phase phase);\n    env = cfg_env::type_id::create(\"env\", this);\n"
+            "  endfunction\nendclass\n"
+        ),
+        "tb/tests/plain_test.svh": (
+            "class plain_test extends base_test;\n  `uvm_component_utils(plain_test)\n"
+            "  function new(string name, uvm_component parent); super.new(name, parent); endfunction\nendclass\n"
+        ),
+        "tb/top.sv": "module top;\n  import uvm_pkg::*;\n  import p::*;\n  initial run_test();\nendmodule\n",
+    })  # fmt: skip
+    prof, _ = analyze_repo(root, use_cache=False, write_cache=False)
+    plans = plan_tasks(prof)
+    res = run_clean(root, prof, plans, tmp_path / "out")
+    gym = tmp_path / "out" / "gym"
+    cleaning = {t.task_id: t for t in res.tasks}["cfg_check_test"]
+    if "tb/tests/cfg_check_test.svh" in cleaning.removed_files:
+        pytest.skip("the cleaning removed the whole file: nothing of this case left to check")
+    assert '`include "cfg_check_test.svh"' in (gym / "tb/pkg.sv").read_text()
+    report = static_check(gym, prof, plans, res)
+    problems = [p for t in report.tasks for p in t.problems]
+    assert not any("left in the gym" in p for p in problems), problems
