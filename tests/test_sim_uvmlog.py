@@ -179,3 +179,35 @@ def test_recorded_invtst_run() -> None:
     h = parse_uvm_log_file(REC / "unknown_test_invtst.log", "nope_test")
     assert h.invalid_test and not h.test_started and h.requested_test_found is False
     assert h.uvm_fatal is not None and h.uvm_fatal >= 1
+
+
+_NOFILE_LOG = """UVM_INFO @ 0: reporter [RNTST] Running test data_test...
+UVM_INFO @ 10: uvm_test_top [data_test] sent 4 items
+UVM_INFO @ 20: reporter [UVM/REPORT/SERVER]
+--- UVM Report Summary ---
+
+** Report counts by severity
+UVM_INFO :    3
+UVM_WARNING :    0
+UVM_ERROR :    0
+UVM_FATAL :    0
+** Report counts by id
+[RNTST]     1
+[data_test]     1
+"""
+
+
+def test_summary_without_file_and_line_is_the_report_servers() -> None:
+    """+define+UVM_REPORT_DISABLE_FILE_LINE (a Verilator-native bench's Makefile sets it): no message has
+    its file(line), the report server's header neither; that summary is the real one."""
+    h = parse_uvm_log(_NOFILE_LOG, "data_test")
+    assert h.summary_found and h.summary_trusted
+    assert h.uvm_error == 0 and h.test_name == "data_test"
+
+
+def test_file_less_summary_header_in_a_log_with_file_parts_is_not_trusted() -> None:
+    forged = _NOFILE_LOG.replace(
+        "UVM_INFO @ 10: uvm_test_top [data_test]", "UVM_INFO tb/t.sv(9) @ 10: uvm_test_top [data_test]"
+    )
+    h = parse_uvm_log(forged, "data_test")
+    assert not h.summary_trusted  # a $display'd summary in a log whose messages carry file(line)

@@ -37,6 +37,10 @@ _SERVER_HDR_RE = re.compile(
     r"^UVM_INFO\s+(?P<file>\S*uvm_report_server\.svh)\(\d+\)\s+@\s+(?P<time>[^:]+?)\s*:\s+reporter\s+"
     r"\[UVM/REPORT/SERVER\]"
 )
+# With +define+UVM_REPORT_DISABLE_FILE_LINE no message carries its file(line): the report server's header
+# is then ``UVM_INFO @ T: reporter [UVM/REPORT/SERVER]``, trusted only when no UVM message of the log has a
+# file part (a log of that build); a forged summary is caught by the grader probe's counts anyway.
+_SERVER_HDR_NOFILE_RE = re.compile(r"^UVM_INFO\s+@\s+(?P<time>[^:]+?)\s*:\s+reporter\s+\[UVM/REPORT/SERVER\]")
 _SUMMARY_TITLE = "--- UVM Report Summary ---"
 _SUMMARY_COUNT_RE = re.compile(r"^(?P<sev>UVM_INFO|UVM_WARNING|UVM_ERROR|UVM_FATAL)\s*:\s*(?P<n>\d+)\s*$")
 _SUMMARY_ID_RE = re.compile(r"^\[(?P<id>[^\]]+)\]\s+(?P<n>\d+)\s*$")
@@ -172,18 +176,24 @@ def parse_uvm_log(
     time_re = _TIME_RES.get(tool)
     trusted_hdr: int | None = None
     bare_title: int | None = None
+    nofile_hdr: int | None = None  # a file-less server header (UVM_REPORT_DISABLE_FILE_LINE)
+    any_file_part = False
 
     for i, line in enumerate(lines):
         m = _MSG_RE.match(line)
         if m:
             sev = m["sev"]
+            any_file_part = any_file_part or m["file"] is not None
             is_server_hdr = bool(_SERVER_HDR_RE.match(line))
-            if not is_server_hdr:  # the summary's own header is not counted in the summary
+            is_nofile_hdr = not is_server_hdr and bool(_SERVER_HDR_NOFILE_RE.match(line))
+            if not (is_server_hdr or is_nofile_hdr):  # the summary's own header is not counted in the summary
                 msg_counts[sev] += 1
             if sev in ("UVM_ERROR", "UVM_FATAL") and len(health.errors) < _MAX_KEPT:
                 health.errors.append(line.strip()[:400])
             if is_server_hdr and _next_text(lines, i) == _SUMMARY_TITLE:
                 trusted_hdr = i
+            if is_nofile_hdr and _next_text(lines, i) == _SUMMARY_TITLE:
+                nofile_hdr = i
             if m["id"] == "RNTST" and health.test_name is None:
                 rn = _RNTST_RE.search(line)
                 if rn:
@@ -229,6 +239,8 @@ def parse_uvm_log(
                 health.sim_errors.append(line.strip()[:400])
 
     health.message_counts = msg_counts
+    if trusted_hdr is None and nofile_hdr is not None and not any_file_part:
+        trusted_hdr = nofile_hdr
     if trusted_hdr is not None:
         counts, ids = _parse_summary(lines, trusted_hdr + 1)
         health.summary_found = bool(counts)
