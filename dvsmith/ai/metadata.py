@@ -179,7 +179,7 @@ class _Runner:
         self.outcomes: list[CallOutcome] = []
         self.cache_hits = 0
         self.offline = 0
-        self._schema = _schema_for_key(provider)
+        self._schema: dict | None = None  # computed at the first cache key (needs the SDK)
         self.governor = CallGovernor(concurrency, settings.breaker_failures, on_open=self._breaker_opened)
         if isinstance(provider, AnthropicProvider):
             provider.governor = self.governor
@@ -196,6 +196,8 @@ class _Runner:
         )
 
     def _key(self, job: Job) -> str:
+        if self._schema is None:
+            self._schema = _schema_for_key(self.provider)
         return cache_key(self.provider.name, self.provider.model, job.prompt, self._schema)
 
     def _advance(self, result: MetadataResult) -> None:
