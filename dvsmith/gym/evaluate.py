@@ -407,8 +407,7 @@ class _Evaluator:
                 )
             cov = candidate_coverage(run, task, points)
             cov = add_functional(cov, run.functional, task.acceptance)  # lowered covergroups' bins
-            # the health decision: the log and exit status today (scoring.health_reasons, inside score());
-            # a grader-owned health channel plugs in here
+            # health: the log and exit status (scoring.health_reasons, in score()), then the grader probe
             graded = score(run.health, cov, task.acceptance, task.test_name, exit_code=run.exit_code)
             graded = apply_probe(graded, run, task.acceptance, task.test_name)
             h = run.health
