@@ -151,6 +151,35 @@ def test_uvm_flavour_from_tokens_not_comments() -> None:
     assert flavour_of(scan_text("`uvm_do(req)\n", "s.sv")) == "2017"
 
 
+def test_warm_ingest_takes_uvm_uses_from_the_parse_cache(tmp_path: Path) -> None:
+    """The flavour scan is part of each file's cached facts: a warm ingest reports the same uses and,
+    in a fresh process, never loads pyslang (it lexes nothing)."""
+    import json
+    import sys
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "f_make_subdir", repo)
+    env = {**os.environ, "DVSMITH_HOME": str(tmp_path / "home")}
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from dvsmith.analysis.ingest import analyze_repo\n"
+        f"p, st = analyze_repo(Path({str(repo)!r}))\n"
+        "print(json.dumps({'parsed': st.files_parsed, 'pyslang': 'pyslang' in sys.modules,\n"
+        "  'uses': [[u.file, u.line, u.api] for c in p.compile_units for u in c.uvm_uses],\n"
+        "  'flavours': [c.uvm_flavour for c in p.compile_units]}))\n"
+    )
+    runs = [
+        json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                  check=True).stdout)
+        for _ in range(2)
+    ]  # fmt: skip
+    cold, warm = runs
+    assert cold["parsed"] > 0 and cold["pyslang"] and cold["uses"]
+    assert warm["parsed"] == 0 and not warm["pyslang"]
+    assert warm["uses"] == cold["uses"] and warm["flavours"] == cold["flavours"] == ["1.2"] * len(cold["flavours"])
+
+
 def test_compat_package_uses_only_what_uvm_2017_has() -> None:
     from dvsmith.analysis.uvm_flavour import COMPAT_FILE
 

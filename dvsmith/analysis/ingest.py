@@ -253,6 +253,7 @@ _FACT_SHAPE: dict[str, type] = {
     "modules": list,
     "imports": list,
     "includes": list,
+    "uvm_uses": list,
 }
 _ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "classes": ("name", "line", "base"),
@@ -262,6 +263,7 @@ _ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "modules": (),
     "diagnostics": ("line", "message"),
     "includes": ("path",),
+    "uvm_uses": ("line", "api"),
 }
 
 
@@ -579,7 +581,8 @@ def _analyze_repo(
     for r in sorted(records, key=lambda r: r.path):
         fp.update(f"{r.path}\0{r.sha256}\n".encode())
 
-    units = finish_units(repo, result.units, result.tests, cfg)
+    uvm_uses = {rel: f["uvm_uses"] for rel, f in facts_by_file.items()}
+    units = finish_units(repo, result.units, result.tests, cfg, uvm_uses)
     comps = result.components
     profile = Profile(
         name=_safe_name(name or repo.name),

@@ -19,7 +19,7 @@ from typing import Any
 import pyslang
 from pyslang import parsing, syntax
 
-from dvsmith.analysis import limits
+from dvsmith.analysis import limits, uvm_flavour
 from dvsmith.analysis.limits import FACTS_VERSION, MAX_FILE_BYTES  # noqa: F401 (re-exported)
 from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER, PRELUDE, generic_stub
 
@@ -598,6 +598,7 @@ def parse_bytes(data: bytes, defines: list[str], macro_table: dict[str, str] | N
         facts["diagnostics"].append({"line": 0, "message": "non-UTF-8 bytes (analysed with them replaced)"})
     own_macros = scan_macro_defs(data)
     facts["macro_defs"] = own_macros
+    facts["uvm_uses"] = [{"line": u.line, "api": u.api} for u in uvm_flavour.scan_text(text, "")]
     p = _parser()
     try:
         tree, buf = p.parse(text, defines)
@@ -669,6 +670,7 @@ def _empty(facts: Facts) -> Facts:
         repo_macros_used=facts.get("repo_macros_used", {}),
     )
     facts.setdefault("macro_defs", {})
+    facts.setdefault("uvm_uses", [])
     return facts
 
 

@@ -43,16 +43,21 @@ def _apply_config(unit: CompileUnit, cfg: SimConfig) -> None:
 
 
 def finish_units(
-    repo: Path, units: list[CompileUnit], tests: list[TestInfo], cfg: SimConfig | None
+    repo: Path,
+    units: list[CompileUnit],
+    tests: list[TestInfo],
+    cfg: SimConfig | None,
+    uvm_uses: dict[str, list[dict]] | None = None,
 ) -> list[CompileUnit]:
-    """The units (with per-test define variants appended); ``tests`` are updated in place."""
+    """The units (with per-test define variants appended); ``tests`` are updated in place.
+    ``uvm_uses``: each parsed file's 1.x uses from its facts (files not in it are lexed here)."""
     out: list[CompileUnit] = []
     for unit in units:
         if cfg is not None and (cfg.unit is None or cfg.unit == unit.name):
             _apply_config(unit, cfg)
         if unit.recipe is None:
             unit.recipe = Recipe(origin=unit.filelist or "", run_dir=unit.root)
-        uses = uvm_flavour.scan_files(repo, unit.files)
+        uses = uvm_flavour.scan_files(repo, unit.files, uvm_uses)
         unit.uvm_flavour = uvm_flavour.flavour_of(uses)  # type: ignore[assignment]
         per_api: dict[str, int] = {}
         unit.uvm_uses = []

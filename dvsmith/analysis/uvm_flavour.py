@@ -88,9 +88,18 @@ def scan_text(text: str, rel: str) -> list[UvmUse]:
     return out
 
 
-def scan_files(repo: Path, files: list[str]) -> list[UvmUse]:
+def scan_files(repo: Path, files: list[str], known: dict[str, list[dict]] | None = None) -> list[UvmUse]:
+    """The uses in ``files``; ``known`` holds each parsed file's uses from its cached facts
+    (``{"line", "api"}`` records), so only files without facts are read and lexed here."""
     out: list[UvmUse] = []
     for rel in files:
+        if known is not None and rel in known:
+            for u in known[rel]:
+                if u["api"] not in CONSTRUCTS:
+                    continue
+                flavour, dropped, _ = CONSTRUCTS[u["api"]]
+                out.append(UvmUse(file=rel, line=u["line"], api=u["api"], flavour=flavour, dropped=dropped))  # type: ignore[arg-type]
+            continue
         try:
             text = (repo / rel).read_bytes().decode("utf-8", errors="replace")
         except OSError:
