@@ -3,6 +3,7 @@
     python scripts/bench_ingest.py                 # ~2,000 files, large AVIP-like repo
     python scripts/bench_ingest.py --size medium   # ~300 files, ~30,000 lines
     python scripts/bench_ingest.py --compare-pool  # cold ingest serial vs. process pool, side by side
+    python scripts/bench_ingest.py --size medium --process   # also whole `dvsmith ingest` processes
 
 The repo is generated in a temp folder: per agent a package that `includes one file per class, an
 env package, a test package with a test list, a top module, filelists and a Makefile. DVSMITH_HOME
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -135,6 +138,11 @@ def main() -> None:
     ap.add_argument(
         "--compare-pool", action="store_true", help="also time cold ingests forced serial and forced to the pool"
     )
+    ap.add_argument(
+        "--process", action="store_true",
+        help="also time whole `dvsmith ingest` processes (cold, then warm: median and best of --runs)",
+    )  # fmt: skip
+    ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="dvsmith-bench-") as tmp:
         os.environ["DVSMITH_HOME"] = str(Path(tmp) / "home")
@@ -167,6 +175,39 @@ def main() -> None:
         target.write_text(target.read_text() + "\n// touched\n")
         run("one file changed", use_cache=True)
         run("warm again", use_cache=True)
+        if args.process:
+            _processes(repo, Path(tmp) / "proc-home", args.runs)
+
+
+def _processes(repo: Path, home: Path, runs: int) -> None:
+    """Whole processes as a user runs them (interpreter start, imports, rendering, exit)."""
+    env = {**os.environ, "DVSMITH_HOME": str(home)}
+    cmd = [sys.executable, "-m", "dvsmith", "ingest", str(repo)]
+
+    def once(extra: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
+
+    cold = once(["--no-cache"])
+    for label, extra in (("warm process", []), ("warm process --json", ["--json"])):
+        times = [once(extra) for _ in range(runs)]
+        print(f"{label:<22} {statistics.median(times):7.3f} s median, {min(times):.3f} s best of {runs}")
+    print(f"{'cold process':<22} {cold:7.3f} s")
+    bare = [0.0] * 3
+    for i in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare[i] = time.perf_counter() - t0
+    imports = []
+    for mod in ("typer", "pydantic", "rich.table", "dvsmith.cli.main", "dvsmith.analysis.ingest"):
+        t = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {mod}"], check=True)
+            t.append(time.perf_counter() - t0)
+        imports.append(f"{mod} {min(t):.3f}")
+    print(f"{'floor':<22} python -c pass {min(bare):.3f} s; import (whole process, best of 3): " + ", ".join(imports))
 
 
 if __name__ == "__main__":

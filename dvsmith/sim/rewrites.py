@@ -20,6 +20,9 @@ Rewrites shipped:
   comma) → the comma removed; same for port lists.
 - ``remove_sim_system_tasks``: ``$shm_open``, ``$shm_probe``, ``$fsdbDumpvars``, ``$vcdpluson``,
   ``$recordvars``, ... (waveform calls of other simulators) → a comment.
+- ``bind_upward_ports``: ``bind T A a (.clk(itf.clk))`` inside module M, where ``itf`` is M's and not T's
+  (an upward name, legal in IEEE 1800 and accepted by Questa, that Verilator cannot resolve) →
+  ``.clk(clk)`` when M's instance of T connects its port ``clk`` to that same ``itf.clk``.
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -84,6 +87,7 @@ class RewriteContext:
     unpacked_structs: set[str] = field(default_factory=set)
     param_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, param) -> default
     uvm_compat: bool = False
+    module_names: dict[str, set[str]] = field(default_factory=dict)  # module/interface -> names it declares
 
 
 class FileView:
@@ -412,6 +416,85 @@ class RemoveSimSystemTasks(Rewrite):
         return out
 
 
+def _declared_names(mod: Any) -> set[str]:
+    """Every name a module declares (ports, nets, variables, instances; locals of its tasks too: a
+    superset errs toward leaving a reference alone)."""
+    out: set[str] = set()
+    for n in nodes(mod):
+        if n.kind == SK.Declarator or n.kind == SK.InstanceName:
+            out.add(n.name.valueText)
+        elif n.kind == SK.ImplicitNonAnsiPort and n.expr is not None:
+            out.update(t.valueText for t in tokens(n.expr) if t.kind == TokenKind.Identifier)
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+class BindUpwardPorts(Rewrite):
+    name = "bind_upward_ports"
+    summary = "bind port connection naming the enclosing module's signal -> the target's port carrying it"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "bind" in text and bool(ctx.module_names)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for mod in nodes(view.tree.root):
+            if mod.kind not in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
+                continue
+            members = list(mod.members)
+            insts = [
+                (m.type.valueText, inst)
+                for m in members
+                if m.kind == SK.HierarchyInstantiation
+                for inst in m.instances
+                if inst.decl is not None and not list(inst.decl.dimensions)
+            ]
+            for b in members:
+                if b.kind != SK.BindDirective or b.targetInstances is not None or b.target.kind != SK.IdentifierName:
+                    continue
+                target = b.target.identifier.valueText
+                by_name = [(t, i) for t, i in insts if i.decl.name.valueText == target]
+                chosen = by_name or [(t, i) for t, i in insts if t == target]
+                if len(chosen) != 1 or chosen[0][0] not in ctx.module_names:
+                    continue  # no single instance of the target here, or its module is not in the unit
+                ttype, inst = chosen[0]
+                local = ctx.module_names[ttype]
+                carried: dict[str, str] = {}  # connected expression -> the target's port carrying it
+                for c in inst.connections:
+                    if c.kind == SK.NamedPortConnection and c.expr is not None:
+                        carried.setdefault(_norm(view.src(c.expr)), c.name.valueText)
+                plan: list[tuple[Any, str]] = []
+                ok = True
+                for bi in b.instantiation.instances:
+                    for c in bi.connections:
+                        if c.kind != SK.NamedPortConnection or c.expr is None:
+                            continue
+                        head = c.expr.getFirstToken()
+                        if head is None or head.kind != TokenKind.Identifier or head.valueText in local:
+                            continue  # a name of the target itself (or not a plain name): resolves as is
+                        port = carried.get(_norm(view.src(c.expr)))
+                        if port is None:
+                            ok = False  # an upward name no port of the instance carries: leave the bind alone
+                            break
+                        plan.append((c.expr, port))
+                    if not ok:
+                        break
+                if not ok or not plan:
+                    continue
+                for expr, port in plan:
+                    s, e = view.start(expr), view.end(expr)
+                    if s is None or e is None:
+                        continue
+                    old = view.data[s:e].decode()
+                    out.append(Edit(s, e, port, view.line(s),
+                                    f"bind {target}: ({old}) -> ({port}), the port of {ttype} "
+                                    f"{inst.decl.name.valueText} connected to {old}"))  # fmt: skip
+        return out
+
+
 class UvmCompatImport(Rewrite):
     name = "uvm_compat_import"
     summary = "UVM 1.x unit: import dvsmith_uvm_compat_pkg::* after import uvm_pkg::*"
@@ -441,18 +524,25 @@ class UvmCompatImport(Rewrite):
 def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> RewriteContext:
     """Unpacked struct typedef names and module parameter defaults of every file."""
     ctx = RewriteContext(uvm_compat=uvm_compat)
+    binds = any(b"bind" in data for data in files.values())  # then bind_upward_ports needs every module's names
     for rel, data in files.items():
-        if b"struct" not in data and b"parameter" not in data:
+        scopes = binds and (b"module" in data or b"interface" in data)
+        if b"struct" not in data and b"parameter" not in data and not scopes:
             continue
         try:
             view = FileView(data, rel)
         except UnicodeDecodeError:
             continue
         for n in nodes(view.tree.root):
-            if n.kind == SK.TypedefDeclaration and n.type.kind in (SK.StructType, SK.UnionType):
-                if not present(n.type.packed):
-                    ctx.unpacked_structs.add(n.name.valueText)
-            elif n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
+            if (
+                n.kind == SK.TypedefDeclaration
+                and n.type.kind in (SK.StructType, SK.UnionType)
+                and not present(n.type.packed)
+            ):
+                ctx.unpacked_structs.add(n.name.valueText)
+            if binds and n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
+                ctx.module_names[n.header.name.valueText] = _declared_names(n)
+            if n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
                 mod = n.header.name.valueText
                 for decl in n.header.parameters.declarations:
                     if decl.kind != SK.ParameterDeclaration:
