@@ -445,6 +445,29 @@ def test_diagnosis_names_an_upward_name_in_a_bind() -> None:
     assert (d.causes[0].file, d.causes[0].line) == ("src/agent_bfm.sv", 41)
 
 
+def test_run_failure_hint_names_code_that_reads_x(tmp_path: Path) -> None:
+    from dvsmith.sim.diagnose import four_state_uses, run_failure_hint
+
+    text = (
+        "interface chk (input clk, input d);\n"
+        "  // $isunknown(d) in a comment does not count\n"
+        "  always @(posedge clk) if (!$isunknown(d)) n++;\n"
+        "  initial if (d === 1'bx || d !== 4'b10z1 || d === 8'hff || d == 'x) ;\n"
+        "  a: assert property (@(posedge clk) n < 4) else $error(\"too many\");\n"
+        "endinterface\n"
+    )
+    assert four_state_uses(text) == [(3, "$isunknown"), (4, "comparison with 1'bx"), (4, "comparison with 4'b10z1")]
+    f = tmp_path / "chk.sv"
+    f.write_text(text)
+    files = {"src/bfm/chk.sv": f, "src/other.sv": tmp_path / "missing.sv"}
+    err = "%Error: chk.sv:5: Assertion failed in top.a: too many"
+    hint = run_failure_hint([err], files)
+    assert hint is not None and "$isunknown at src/bfm/chk.sv:3 (+2 more)" in hint and "2-state" in hint
+    assert run_failure_hint(["%Error: other.sv:3: Assertion failed"], files) is None  # unreadable: no hint
+    f.write_text("interface chk; endinterface\n")
+    assert run_failure_hint([err], files) is None
+
+
 def test_find_include_folder_prefers_nearest() -> None:
     files = ["a/inc/x.svh", "b/inc/x.svh"]
     assert find_include_folder("x.svh", files, "b/top.sv") == "b/inc"

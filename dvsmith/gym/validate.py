@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from dvsmith import paths
 from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
@@ -253,7 +254,8 @@ async def simulate_tasks(
                 base_result=oracle_result(base_run, name, acceptance),
             )
         if not o.passed:
-            _invalid(status, t, f"the reference test fails: {o.reason}")
+            hint = _four_state_hint(oracle_run, unit, repo_root)
+            _invalid(status, t, f"the reference test fails: {o.reason}" + (f" ({hint})" if hint else ""))
         elif n.passed:
             _invalid(status, t, "the gym passes this task without a solution (nop check)")
     return summary
@@ -318,6 +320,20 @@ def _base_tests(tasks: list[Task], profile: Profile) -> tuple[dict[str, str], di
         else:
             out[t.id] = name
     return out, why_not
+
+
+def _four_state_hint(run: RunResult, unit: CompileUnit, repo_root: Path) -> str | None:
+    """Why a reference run's assertion may fail under Verilator only (the check reads X/Z values)."""
+    errors = run.health.sim_errors
+    if not errors:
+        return None
+    from dvsmith.sim.diagnose import run_failure_hint
+
+    files: dict[str, Path] = {}
+    for rel in unit.files:
+        with contextlib.suppress(ValueError):
+            files[rel] = paths.confine(repo_root, rel)
+    return run_failure_hint(errors, files)
 
 
 def _invalid(status: TaskStatus, task: Task, reason: str) -> None:

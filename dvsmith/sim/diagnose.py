@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -157,3 +158,67 @@ def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[s
 def internal_error(log_text: str) -> bool:
     """Verilator failed internally (retrying with other flags may help)."""
     return "Internal Error" in log_text or "%Error: Internal" in log_text
+
+
+_RUN_ERR = re.compile(r"%Error: (?P<file>[^:\s]+\.s?vh?):(?P<line>\d+):")
+
+
+def four_state_uses(text: str) -> list[tuple[int, str]]:
+    """Where a file's code reads X/Z values (``$isunknown``, ``=== 'x``/``!== 1'bz``): constructs whose
+    result is fixed under Verilator's 2-state simulation (an X is a 0 there). Comments and strings do
+    not count (pyslang's lexer)."""
+    from pyslang import BumpAllocator, Diagnostics, SourceManager
+    from pyslang.parsing import Lexer, TokenKind
+
+    sm = SourceManager()
+    lexer = Lexer(sm.assignText("f.sv", text), BumpAllocator(), Diagnostics(), sm)
+    out: list[tuple[int, str]] = []
+    literal: str | None = None  # the literal being read after === or !== (the lexer splits 4'b10x1)
+    lit_line = 0
+    digits = (TokenKind.IntegerLiteral, TokenKind.IntegerBase, TokenKind.UnbasedUnsizedLiteral)
+    while True:
+        tok = lexer.lex()
+        if tok.kind == TokenKind.EndOfFile:
+            break
+        raw = tok.rawText
+        if literal is not None:
+            based = "'" in literal
+            if tok.kind in digits or (tok.kind == TokenKind.Identifier and literal.endswith(tuple("'bBoOdDhH"))):
+                literal += raw
+                continue
+            if tok.kind == TokenKind.Identifier and based and literal[-1:].isalnum():
+                literal += raw  # digits after the base split into an identifier ("x1")
+                continue
+            if "'" in literal and re.search(r"'[sS]?[bBoOdDhH]?[0-9a-fA-F_]*[xXzZ?]|^'[xXzZ]$", literal):
+                out.append((lit_line, f"comparison with {literal}"))
+            literal = None
+        if tok.kind == TokenKind.SystemIdentifier and raw == "$isunknown":
+            out.append((sm.getLineNumber(tok.location), "$isunknown"))
+        elif tok.kind in (TokenKind.TripleEquals, TokenKind.ExclamationDoubleEquals):
+            literal, lit_line = "", sm.getLineNumber(tok.location)
+    return out
+
+
+def run_failure_hint(sim_errors: list[str], files: dict[str, Path]) -> str | None:
+    """For a reference run that failed on a simulator error (an assertion) in a testbench file: when that
+    file reads X/Z values, say so with file:line (Verilator simulates 2-state: the check cannot behave as
+    on a 4-state simulator). ``files``: the unit's files, repo-relative path -> path on disk."""
+    for err in sim_errors[:3]:
+        m = _RUN_ERR.search(err)
+        if not m:
+            continue
+        name = m.group("file")
+        rel = name if name in files else next((r for r in sorted(files) if posixpath.basename(r) == name), None)
+        if rel is None:
+            continue
+        try:
+            text = files[rel].read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        uses = four_state_uses(text)
+        if uses:
+            line, what = uses[0]
+            more = f" (+{len(uses) - 1} more)" if len(uses) > 1 else ""
+            return (f"the failing check reads X/Z values, which Verilator's 2-state simulation never has: "
+                    f"{what} at {rel}:{line}{more}")  # fmt: skip
+    return None
