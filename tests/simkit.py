@@ -21,11 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def dvsmith(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``python -m dvsmith ARGS`` in a child process (the tests' one way to run the CLI as a user does)."""
     return subprocess.run(
         [sys.executable, "-m", "dvsmith", *args],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=3000,
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=timeout,
     )  # fmt: skip
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return dvsmith(*args, env=env, timeout=3000)
 
 
 class Built:

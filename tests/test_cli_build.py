@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +11,9 @@ import orjson
 import pytest
 
 from tests.fakeapi import FakeAPIServer, FakeConfig
+from tests.simkit import dvsmith
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
-
-
-def dvsmith(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dvsmith", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
 
 
 def run_json(*args: str, env: dict[str, str] | None = None, expect: int = 0) -> Any:

@@ -19,20 +19,14 @@ import orjson
 import pytest
 
 from tests.fakeapi import FakeAPIServer, FakeConfig, make_synthetic_repo
+from tests.simkit import dvsmith as run_dvsmith
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
 WIDE = {"COLUMNS": "250"}  # rich tables wide enough that no cell is cut
 
 
 def dvsmith(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dvsmith", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **WIDE, **(env or {})},
-        timeout=300,
-    )
+    return run_dvsmith(*args, cwd=cwd, env={**WIDE, **(env or {})})
 
 
 def ok(proc: subprocess.CompletedProcess[str], *codes: int) -> subprocess.CompletedProcess[str]:

@@ -19,19 +19,9 @@ import orjson
 import pytest
 
 from tests.fakeapi import FakeAPIServer, FakeConfig
+from tests.simkit import dvsmith
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
-
-
-def dvsmith(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dvsmith", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
 
 
 def snapshot(root: Path) -> dict[str, str]:
