@@ -250,6 +250,11 @@ interface bfm_if (input logic clk);
   task idle(input int n);
     repeat (n) @(posedge clk);
   endtask
+  task detect(inout xfer_t t);  // assigns its own local non-blocking: must stay static
+    logic [1:0] seen;
+    seen <= 2'b01;
+    @(posedge clk);
+  endtask
   modport mp (input clk, output addr, data, // input spare
   );
 endinterface
@@ -275,7 +280,7 @@ def _rewrite(text: str, **ctx_kw: bool) -> tuple[str, list]:
 
 
 def test_registry_holds_named_rewrites() -> None:
-    assert {"defparam_array", "interface_automatic", "empty_trailing_item", "remove_sim_system_tasks",
+    assert {"defparam_array", "interface_task_automatic", "empty_trailing_item", "remove_sim_system_tasks",
             "bind_upward_ports", "uvm_compat_import"} <= set(REGISTRY)  # fmt: skip
     assert all(cls.summary for cls in REGISTRY.values())
 
@@ -301,21 +306,22 @@ def test_defparam_an_override_cannot_express_is_left_alone(defparams: str) -> No
 
 def test_interface_task_trailing_item_and_system_tasks() -> None:
     new, records = _rewrite(_ITF)
-    assert "interface automatic bfm_if" in new
+    assert "task automatic drive(inout xfer_t t)" in new and "interface automatic" not in new
+    assert "  task detect(" in new  # NBA to its own local: automatic would be illegal
     assert "output addr, data  // input spare" in new
     for call in ("$shm_open", "$shm_probe", "$fsdbDumpvars", "$vcdpluson"):
         assert f"/* dvsmith: {call}" in new
     names = [r.name for r in records]
     assert names.count("remove_sim_system_tasks") == 4
-    assert names.count("interface_automatic") == 1 and names.count("empty_trailing_item") == 1
+    assert names.count("interface_task_automatic") == 1 and names.count("empty_trailing_item") == 1
     line_of = {r.name: r.line for r in records}
-    assert line_of["interface_automatic"] == 2 and line_of["empty_trailing_item"] == 12
+    assert line_of["interface_task_automatic"] == 4 and line_of["empty_trailing_item"] == 17
 
 
 def test_packed_struct_or_untimed_task_needs_no_automatic() -> None:
     text = _ITF.replace("typedef struct {", "typedef struct packed {")
     new, _ = _rewrite(text)
-    assert "interface automatic" not in new
+    assert "automatic" not in new
 
 
 _BIND = """interface jif; logic clk; logic d; endinterface

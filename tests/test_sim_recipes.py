@@ -56,17 +56,18 @@ def test_avip_dual_top_builds_all_valid_thanks_to_rewrites(get: Any) -> None:
     cmd = next(iter(r["sim"]["compile_commands"].values()))
     assert "--top-module" not in cmd and "-Wno-MULTITOP" in cmd  # both tops elaborated
     names = {x["name"] for x in r["rewrites"]}
-    assert {"defparam_array", "interface_automatic", "empty_trailing_item", "remove_sim_system_tasks",
+    assert {"defparam_array", "interface_task_automatic", "empty_trailing_item", "remove_sim_system_tasks",
             "bind_upward_ports"} <= names  # fmt: skip
     for x in r["rewrites"]:
         assert x["file"] and x["line"] > 0 and x["what"]
     gym_top = (b.out / "gym" / "src" / "hdl_top" / "hdl_top.sv").read_text()
     assert "hb_mon #(.PERIOD(20)) hb_h [1]" in gym_top and "$shm_open(" not in gym_top.replace("dvsmith: $shm", "")
-    assert "interface automatic drv_bfm" in (b.out / "gym" / "src" / "hdl_top" / "bfm" / "drv_bfm.sv").read_text()
+    drv = (b.out / "gym" / "src" / "hdl_top" / "bfm" / "drv_bfm.sv").read_text()
+    assert "task automatic drive_pkt(inout pkt_s p)" in drv
     agent = (b.out / "gym" / "src" / "hdl_top" / "rst_agent.sv").read_text()
     assert "bind rst_mon_bfm rst_chk rst_chk_h (.clk(clk), .rst_n(rst_n));" in agent
     oracle_logs = [f.read_text(errors="replace") for f in (b.out / "logs" / "oracle").rglob("*.log")]
     assert any("[rst_chk]" in t for t in oracle_logs)  # the bound checker is elaborated and runs
     task = b.task(r["tasks"][0]["id"])
-    assert {x["name"] for x in task["rewrites"]} >= {"defparam_array", "interface_automatic"}
+    assert {x["name"] for x in task["rewrites"]} >= {"defparam_array", "interface_task_automatic"}
     assert "Verilator compatibility" in (b.out / "tasks" / task["id"] / "README.md").read_text()

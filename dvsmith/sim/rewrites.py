@@ -13,9 +13,10 @@ Rewrites shipped:
   (only when every defparam on that array sets P to the same value); ``defparam g[k].u.P = v;`` on an
   instance in a ``for`` generate block → ``#(.P((i == k) ? (v) : (<default>)))``. Verilator rejects both
   (``Unsupported: defparam with arrayed instance``).
-- ``interface_automatic``: an interface with a task that has an unpacked-struct argument, timing control
-  and non-blocking assignments → ``interface automatic`` (Verilator generates invalid C++ for the static
-  task).
+- ``interface_task_automatic``: a static task of an interface with an unpacked-struct argument, timing
+  control and non-blocking assignments → ``task automatic`` (Verilator generates invalid C++ for the static
+  task). Only that task: making the whole interface automatic would make its other tasks' locals automatic,
+  and a non-blocking assignment to an automatic variable is illegal (i2s_avip's BFMs have such tasks).
 - ``empty_trailing_item``: ``modport mp (input a, output b, );`` (an item commented out after the last
   comma) → the comma removed; same for port lists.
 - ``remove_sim_system_tasks``: ``$shm_open``, ``$shm_probe``, ``$fsdbDumpvars``, ``$vcdpluson``,
@@ -319,9 +320,9 @@ class DefparamArray(Rewrite):
         return Edit(s, e, text, line, f"parameter overrides of {inst.type.valueText} -> {text}")
 
 
-class InterfaceAutomatic(Rewrite):
-    name = "interface_automatic"
-    summary = "interface with a timed task taking an unpacked struct -> interface automatic"
+class InterfaceTaskAutomatic(Rewrite):
+    name = "interface_task_automatic"
+    summary = "static interface task taking an unpacked struct, waiting -> task automatic"
 
     def wants(self, text: str, ctx: RewriteContext) -> bool:
         return "interface" in text and "task" in text and bool(ctx.unpacked_structs)
@@ -330,13 +331,13 @@ class InterfaceAutomatic(Rewrite):
         out: list[Edit] = []
         for itf in nodes(view.tree.root):
             if itf.kind != SK.InterfaceDeclaration or present(itf.header.lifetime):
-                continue
+                continue  # an `interface automatic` has automatic tasks already
             for task in nodes(itf):
                 if task.kind != SK.TaskDeclaration:
                     continue
                 proto = task.prototype
-                if present(proto.lifetime) and proto.lifetime.kind == TokenKind.AutomaticKeyword:
-                    continue
+                if present(proto.lifetime):
+                    continue  # `task automatic` already, or `task static` on purpose
                 struct_args = [
                     t.valueText
                     for port in (nodes(proto.portList) if proto.portList is not None else [])
@@ -349,18 +350,31 @@ class InterfaceAutomatic(Rewrite):
                 kinds = {n.kind for n in nodes(task)}
                 timed = bool(kinds & {SK.TimingControlStatement, SK.EventControlWithExpression, SK.DelayControl})
                 nba = SK.NonblockingAssignmentExpression in kinds
-                if not (timed and nba):
-                    continue
-                pos = view.end(itf.header.moduleKeyword)
+                if not (timed and nba) or self._nba_to_local(task):
+                    continue  # an automatic task may not assign its own locals non-blocking
+                pos = view.end(proto.keyword)
                 if pos is None:
-                    break
+                    continue
+                tname = proto.name.getLastToken().valueText
                 out.append(
                     Edit(pos, pos, " automatic", view.line(pos),
-                         f"interface {itf.header.name.valueText} -> interface automatic (task "
-                         f"{proto.name.getLastToken().valueText} takes unpacked struct {struct_args[0]} and waits)")
+                         f"task {tname} of interface {itf.header.name.valueText} -> task automatic (takes "
+                         f"unpacked struct {struct_args[0]} and waits)")
                 )  # fmt: skip
-                break
         return out
+
+    @staticmethod
+    def _nba_to_local(task: Any) -> bool:
+        local: set[str] = set()
+        for item in task.items:
+            if item.kind == SK.DataDeclaration:
+                local.update(d.name.valueText for d in item.declarators)
+        for n in nodes(task):
+            if n.kind == SK.NonblockingAssignmentExpression:
+                head = n.left.getFirstToken()
+                if head is not None and head.valueText in local:
+                    return True
+        return False
 
 
 class EmptyTrailingItem(Rewrite):
