@@ -295,6 +295,28 @@ def test_defparam_on_arrays_becomes_parameter_overrides() -> None:
     assert new.count("\n") == _DEFPARAM.count("\n")  # lines keep their numbers
 
 
+def test_defparam_on_its_own_generate_iteration_becomes_an_override() -> None:
+    """apb_avip's pattern: inside `generate ... endgenerate`, a loop block's defparam on its own iteration's
+    instance (`defparam blk[i].u.P = i;`), which Verilator rejects as a defparam on an arrayed instance."""
+    text = (
+        "module leaf #(parameter int ID = 0) (); endmodule\n"
+        "module top;\n"
+        "  genvar i;\n"
+        "  generate\n"
+        "    for (i = 0; i < 2; i++) begin : blk\n"
+        "      leaf #(.ID(0)) u ();\n"
+        "      defparam blk[i].u.ID = i + 1;\n"
+        "    end\n"
+        "  endgenerate\n"
+        "endmodule\n"
+    )
+    new, records = _rewrite(text)
+    assert "leaf #(.ID(i + 1)) u ();" in new and "/* dvsmith: defparam blk[i].u.ID = i + 1; */" in new
+    assert [r.line for r in records] == [6, 7] and {r.name for r in records} == {"defparam_array"}
+    other = text.replace("defparam blk[i].u.ID", "defparam blk[0].u.ID")  # another iteration's: not this rule
+    assert "leaf #(.ID(i + 1))" not in _rewrite(other)[0]
+
+
 @pytest.mark.parametrize(
     "defparams", ["defparam a[0].W = 1; defparam a[1].W = 2;", "defparam a[0].W = 3;"], ids=["differ", "partial"]
 )

@@ -185,6 +185,14 @@ def _name_path(name: Any) -> list[tuple[str, str | None]]:
     raise ValueError(str(name))
 
 
+def _flat_members(mod: Any) -> list[Any]:
+    """A module's items, with those of its ``generate ... endgenerate`` regions in place of the region."""
+    out: list[Any] = []
+    for m in mod.members:
+        out += _flat_members(m) if m.kind == SK.GenerateRegion else [m]
+    return out
+
+
 def _array_indexes(instantiation: Any, name: str) -> set[str] | None:
     """Indexes of instance array ``name`` when its dimension is a literal (``[4]`` or ``[3:0]``)."""
     for inst in instantiation.instances:
@@ -215,7 +223,7 @@ class DefparamArray(Rewrite):
         for mod in nodes(view.tree.root):
             if mod.kind not in (SK.ModuleDeclaration, SK.InterfaceDeclaration, SK.ProgramDeclaration):
                 continue
-            members = list(mod.members)
+            members = _flat_members(mod)
             arrays: dict[str, Any] = {}  # instance array name -> (instantiation, instance)
             in_loop: dict[tuple[str, str], tuple[Any, Any, str]] = {}  # (block, inst) -> (inst'n, loop, genvar)
             for m in members:
@@ -271,6 +279,37 @@ class DefparamArray(Rewrite):
                     for _, _, v, idx in reversed(uses):
                         expr = f"({genvar} == {idx}) ? ({v}) : ({expr})"
                 overrides.setdefault(iid, []).append((param, expr, [m for m, _, _, _ in uses]))
+            # a defparam inside a for-generate block on its own iteration's instance:
+            # `for (i...) begin : g  u #(...) x (...);  defparam g[i].x.P = v;  end`
+            for m in members:
+                if m.kind != SK.LoopGenerate or m.block is None or m.block.kind != SK.GenerateBlock:
+                    continue
+                label = m.block.beginName.name.valueText if m.block.beginName is not None else None
+                genvar = m.identifier.valueText
+                for d in m.block.members:
+                    if d.kind != SK.DefParam or len(list(d.assignments)) != 1:
+                        continue
+                    a = d.assignments[0]
+                    try:
+                        path = _name_path(a.name)
+                    except ValueError:
+                        continue
+                    own = len(path) == 3 and path[0] == (label, genvar)
+                    if not (own and path[1][1] is None and path[2][1] is None):
+                        continue
+                    found = in_loop.get((label or "", path[1][0]))
+                    if found is None or found[1] is not m:
+                        continue
+                    inst, param, value = found[0], path[2][0], view.src(a.setter.expr)
+                    edit = self._override_edit(view, inst, [(param, value)])
+                    s, e = view.start(d), view.end(d)
+                    if edit is None or s is None or e is None:
+                        continue
+                    old = view.data[s:e].decode()
+                    out.append(edit)
+                    out.append(Edit(s, e, f"/* dvsmith: {old} */", view.line(s),
+                                    f"{old} -> #(.{param}({value})) on {inst.type.valueText} in the same "
+                                    "generate iteration"))  # fmt: skip
             for iid, items in overrides.items():
                 inst = targets[iid][0]
                 edit = self._override_edit(view, inst, [(p, e) for p, e, _ in items])
