@@ -73,6 +73,21 @@ def test_build_offline_writes_a_complete_gym(repo: Path, tmp_path: Path) -> None
     assert (repo / "tb" / "test" / "random_test.svh").is_file()
 
 
+def test_build_unit_keeps_only_that_units_tasks(tmp_path: Path) -> None:
+    repo = tmp_path / "two"
+    shutil.copytree(FIXTURE.parent / "d_two_benches", repo)
+    run_json("ingest", str(repo))
+    report = run_json("build", "--provider", "offline", "--out", str(tmp_path / "out"), "--unit", "bench2")
+    assert {t["test_name"] for t in report["tasks"]} == {"smoke_test", "walk_test"}
+    for t in report["tasks"]:
+        task = orjson.loads((tmp_path / "out" / "tasks" / t["id"] / "task.json").read_bytes())
+        assert task["compile_unit"] == "bench2"
+    assert (tmp_path / "out" / "gym" / "bench1").is_dir()  # the other unit stays in the gym as code
+    proc = dvsmith("build", "--provider", "offline", "--out", str(tmp_path / "o2"), "--unit", "nope[x]")
+    assert proc.returncode == 2 and "no compile unit named nope[x]" in proc.stderr
+    assert "bench1, bench2" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_build_with_fake_api_counts_calls_and_caches(repo: Path, tmp_path: Path, fake_api: FakeAPIServer) -> None:
     run_json("ingest", str(repo))
     out = tmp_path / "out"

@@ -41,6 +41,13 @@ app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
+UnitOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unit",
+        help="Only the tests of this compile unit become tasks (repeatable; `dvsmith profiles show` lists units).",
+    ),
+]
 ExecutorOpt = Annotated[
     str, typer.Option("--executor", help="local|ray: where compiles and simulations run (ray needs the ray "
                       "extra of dvsmith).")
@@ -236,6 +243,7 @@ def build(
     keep_trivial: Annotated[
         bool, typer.Option("--keep-trivial", help="Keep tasks whose reference is an empty subclass (flagged).")
     ] = False,
+    unit: UnitOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     junit: JunitOpt = None,
@@ -268,6 +276,7 @@ def build(
                 ai_settings=_ai_settings_from_env(),
                 executor=ex,
                 keep_trivial=keep_trivial,
+                units=list(unit or []),
             )
             with reporter:
                 report = _run_async(run_build(opts, reporter))
@@ -522,6 +531,13 @@ def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = Fa
     c.print(
         esc(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
     )
+    per_unit = {u.name: 0 for u in profile.compile_units}
+    for t in profile.tests:
+        if not t.is_base and t.compile_unit in per_unit:
+            per_unit[t.compile_unit] += 1
+    units = [f"{n} ({k} tests)" for n, k in per_unit.items()]
+    more = " ..." if len(units) > 8 else ""
+    c.print(f"compile units   {len(units):>4}  {esc(', '.join(units[:8]))}{more}")
     c.print(f"diagnostics     {len(profile.diagnostics):>4}")
 
 
@@ -601,6 +617,7 @@ def doctor(
         typer.Argument(help="A repository: also compile it the way a build does (no AI) and say why not."),
     ] = None,
     uvm_home: Annotated[Path | None, typer.Option(help="UVM library folder to check.")] = None,
+    unit: UnitOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show what toolchain was found (Verilator, UVM, z3, g++, clang++, make, perl, ccache) and what is missing;
@@ -610,7 +627,7 @@ def doctor(
     from dvsmith.sim.toolchain import doctor as core_doctor
 
     if repo is not None:
-        _doctor_repo(repo, uvm_home, json_out)
+        _doctor_repo(repo, uvm_home, json_out, list(unit or []))
         return
     report = _guard(lambda: core_doctor(uvm_home=uvm_home))
     if json_out:
@@ -632,14 +649,14 @@ def doctor(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _doctor_repo(repo: Path, uvm_home: Path | None, json_out: bool) -> None:
+def _doctor_repo(repo: Path, uvm_home: Path | None, json_out: bool, units: list[str]) -> None:
     from dvsmith.gym.check import check_repo
 
     reporter = render.ProgressReporter(quiet=json_out)
 
     def run() -> Any:
         with reporter:
-            return _run_async(check_repo(repo, uvm_home=uvm_home, reporter=reporter))
+            return _run_async(check_repo(repo, uvm_home=uvm_home, units=units, reporter=reporter))
 
     report = _guard(run)
     if json_out:

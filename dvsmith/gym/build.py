@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dvsmith import __version__
 from dvsmith.ai.metadata import MetadataRequest, MetadataResult, generate_metadata
@@ -56,6 +56,26 @@ class BuildOptions(BaseModel):
     ai_settings: AISettings | None = None
     keep_trivial: bool = False  # keep tasks whose reference is an empty subclass of its base (flagged)
     executor: Any = None  # a dvsmith.sim.executor.Executor for the simulations (None: this machine)
+    units: list[str] = Field(default_factory=list)  # only the tests of these compile units become tasks
+
+
+def _outside_units(profile: Profile, units: list[str]) -> set[tuple[str, str]]:
+    """The tests (name, file) that ``--unit`` leaves out: they stay in the gym as code, with no task."""
+    if not units:
+        return set()
+    known = {u.name for u in profile.compile_units}
+    variants = {u.name: u.variant_of for u in profile.compile_units if u.variant_of}
+    unknown = [u for u in units if u not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise UserInputError(f"no compile unit named {', '.join(unknown)} in profile '{profile.name}' "
+                             f"(its units: {listed})")  # fmt: skip
+    wanted = set(units)
+    return {
+        (t.name, t.file)
+        for t in profile.tests
+        if t.compile_unit not in wanted and variants.get(t.compile_unit or "") not in wanted
+    }
 
 
 def default_out_dir(profile_name: str) -> Path:
@@ -128,7 +148,7 @@ async def run_build(opts: BuildOptions, reporter: Reporter = null_reporter) -> B
     repo_root = Path(profile.repo_root)
 
     with timer.phase("plan"):
-        plans = plan_tasks(profile)
+        plans = plan_tasks(profile, exclude=_outside_units(profile, opts.units))
         specs = extract_specs(profile, repo_root, plans)
         plans, specs, skipped = leave_out_trivial(profile, repo_root, plans, specs, keep=opts.keep_trivial)
     for sk in skipped:

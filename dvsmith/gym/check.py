@@ -43,13 +43,19 @@ class CheckReport(BaseModel):
 
 
 async def check_repo(
-    repo: Path, *, name: str | None = None, uvm_home: Path | None = None, reporter: Reporter = null_reporter
+    repo: Path,
+    *,
+    name: str | None = None,
+    uvm_home: Path | None = None,
+    units: list[str] | None = None,
+    reporter: Reporter = null_reporter,
 ) -> CheckReport:
+    """``units``: compile only these units (the tests of the others get no task)."""
     profile, _ = ingest(repo, name=name, reporter=reporter)
     with tempfile.TemporaryDirectory(prefix="dvsmith-check-") as tmp:
         report = await run_build(
             BuildOptions(name=profile.name, out=Path(tmp) / "out", provider="offline", sim="verilator",
-                         uvm_home=uvm_home),
+                         uvm_home=uvm_home, units=list(units or [])),
             reporter,
         )  # fmt: skip
     sim = report.sim
