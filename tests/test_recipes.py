@@ -340,6 +340,23 @@ def test_interface_task_trailing_item_and_system_tasks() -> None:
     assert line_of["interface_task_automatic"] == 4 and line_of["empty_trailing_item"] == 17
 
 
+def test_monitor_task_with_blocking_assignments_becomes_automatic_too() -> None:
+    """i2s_avip's monitor BFMs: an inout unpacked struct, a clock wait and only blocking assignments hit the
+    same C++ generation bug (checked with Verilator 5 on a two-file reproduction)."""
+    text = (
+        "typedef struct { logic [7:0] data; int n; } pkt_s;\n"
+        "interface mon_bfm (input logic clk, input logic [7:0] d);\n"
+        "  task sample(inout pkt_s pk);\n"
+        "    @(posedge clk);\n"
+        "    pk.data = d;\n"
+        "  endtask\n"
+        "endinterface\n"
+    )
+    new, records = _rewrite(text)
+    assert "  task automatic sample(inout pkt_s pk);" in new
+    assert [(r.name, r.line) for r in records] == [("interface_task_automatic", 3)]
+
+
 def test_packed_struct_or_untimed_task_needs_no_automatic() -> None:
     text = _ITF.replace("typedef struct {", "typedef struct packed {")
     new, _ = _rewrite(text)

@@ -13,10 +13,11 @@ Rewrites shipped:
   (only when every defparam on that array sets P to the same value); ``defparam g[k].u.P = v;`` on an
   instance in a ``for`` generate block → ``#(.P((i == k) ? (v) : (<default>)))``. Verilator rejects both
   (``Unsupported: defparam with arrayed instance``).
-- ``interface_task_automatic``: a static task of an interface with an unpacked-struct argument, timing
-  control and non-blocking assignments → ``task automatic`` (Verilator generates invalid C++ for the static
-  task). Only that task: making the whole interface automatic would make its other tasks' locals automatic,
-  and a non-blocking assignment to an automatic variable is illegal (i2s_avip's BFMs have such tasks).
+- ``interface_task_automatic``: a static task of an interface with an unpacked-struct argument and timing
+  control → ``task automatic`` (Verilator generates invalid C++ for the static task: seen with non-blocking
+  assignments in drivers and with blocking ones in monitors). Only that task: making the whole interface
+  automatic would make its other tasks' locals automatic, and a non-blocking assignment to an automatic
+  variable is illegal (i2s_avip's BFMs have such tasks).
 - ``empty_trailing_item``: ``modport mp (input a, output b, );`` (an item commented out after the last
   comma) → the comma removed; same for port lists.
 - ``remove_sim_system_tasks``: ``$shm_open``, ``$shm_probe``, ``$fsdbDumpvars``, ``$vcdpluson``,
@@ -361,7 +362,7 @@ class DefparamArray(Rewrite):
 
 class InterfaceTaskAutomatic(Rewrite):
     name = "interface_task_automatic"
-    summary = "static interface task taking an unpacked struct, waiting -> task automatic"
+    summary = "static interface task taking an unpacked struct and waiting -> task automatic"
 
     def wants(self, text: str, ctx: RewriteContext) -> bool:
         return "interface" in text and "task" in text and bool(ctx.unpacked_structs)
@@ -388,8 +389,7 @@ class InterfaceTaskAutomatic(Rewrite):
                     continue
                 kinds = {n.kind for n in nodes(task)}
                 timed = bool(kinds & {SK.TimingControlStatement, SK.EventControlWithExpression, SK.DelayControl})
-                nba = SK.NonblockingAssignmentExpression in kinds
-                if not (timed and nba) or self._nba_to_local(task):
+                if not timed or self._nba_to_local(task):
                     continue  # an automatic task may not assign its own locals non-blocking
                 pos = view.end(proto.keyword)
                 if pos is None:
