@@ -156,3 +156,50 @@ async def test_simulation_phase_flags_a_task_its_base_already_passes(
     else:
         assert not long_dir.exists() and not (out / "oracle/count_long_test").exists()
         assert [(s["id"], s["when"]) for s in report.skipped_trivial] == [("count_long_test", "simulation")]
+
+
+class HangingReferenceAdapter(FakeAdapter):
+    """As FakeAdapter, but one test's reference run is killed by the run timeout."""
+
+    def __init__(self, lines: dict[str, float], hangs: str) -> None:
+        super().__init__(lines)
+        self.hangs = hangs
+
+    async def run(self, req: RunRequest) -> RunResult:
+        if req.test == self.hangs and "gym-" not in str(req.binary):
+            self.runs.append(("original", req.test))
+            req.work_dir.mkdir(parents=True, exist_ok=True)
+            log = req.work_dir / "sim.log"
+            log.write_text("UVM_INFO @ 0: reporter [RNTST] Running test ...\n")
+            return RunResult(exit_code=None, timed_out=True, log=log, wall_s=req.timeout_s,
+                             health=parse_uvm_log(log.read_text(), req.test))  # fmt: skip
+        return await super().run(req)
+
+
+async def test_a_reference_that_times_out_gets_no_nop_or_trivial_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of those runs would hang as long as the reference (minutes), and cannot make the task valid."""
+    from dvsmith.analysis.ingest import ingest
+    from dvsmith.gym import validate
+    from dvsmith.gym.build import BuildOptions, run_build
+    from dvsmith.sim import toolchain
+
+    repo = tmp_path / "c"
+    shutil.copytree(FIXTURES / "c_default_seq", repo)
+    fake = HangingReferenceAdapter({"count_up_test": 80.0, "count_load_test": 90.0, "default_seq_test": 95.0},
+                                   hangs="count_load_test")  # fmt: skip
+    monkeypatch.setattr(validate, "get_adapter", lambda *a, **k: fake)
+    monkeypatch.setattr(toolchain, "resolve_toolchain", lambda *a, **k: None)
+    ingest(repo, name="c")
+    report = await run_build(BuildOptions(name="c", out=tmp_path / "out", provider="offline", sim="verilator",
+                                          keep_trivial=True))  # fmt: skip
+    status = {s.id: s for s in report.tasks}
+    hung = status["count_load_test"]
+    assert not hung.valid and hung.nop is None and hung.base is None
+    assert "the reference test fails" in (hung.invalid_reason or "")
+    assert "nop and trivial checks were not run" in (hung.invalid_reason or "")
+    assert fake.runs.count(("original", "count_load_test")) == 1  # the oracle only
+    assert ("gym", "count_load_test") not in fake.runs
+    assert status["count_up_test"].nop is not None  # the others are checked as always
+    assert report.sim is not None and report.sim.nop_runs == len(status) - 1

@@ -163,7 +163,18 @@ async def simulate_tasks(
         reporter(Event("task_advance", phase="compile", advance=1))
         return res
 
-    async def run_one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult]:
+    # the nop and trivial runs of a task wait for its oracle run: when the reference hangs until the run
+    # timeout, they are not run (the task is invalid whatever they give, and each would hang as long)
+    oracle_of: dict[str, asyncio.Future[RunResult | None]] = {
+        t.id: asyncio.get_running_loop().create_future() for t in tasks if t.compile_unit in unit_by_name
+    }
+
+    async def run_one(task: Task, kind: str, binary: Path) -> tuple[Task, str, RunResult | None]:
+        if kind != "oracle":
+            ref = await oracle_of[task.id]
+            if ref is None or ref.timed_out:
+                reporter(Event("task_advance", phase="run", advance=1))
+                return task, kind, None
         async with workers:
             test = base_names[task.id] if kind == "base" else task.test_name
             with window.span("run"):
@@ -174,9 +185,13 @@ async def simulate_tasks(
                     )
                 )  # fmt: skip
         reporter(Event("task_advance", phase="run", advance=1))
+        if kind == "oracle" and not oracle_of[task.id].done():
+            oracle_of[task.id].set_result(res)
         return task, kind, res
 
-    async def one_binary(label: str, name: str, root: Path, u: CompileUnit) -> list[tuple[Task, str, RunResult]]:
+    async def one_binary(
+        label: str, name: str, root: Path, u: CompileUnit
+    ) -> list[tuple[Task, str, RunResult | None]]:
         """Compile one tree and run its tests as soon as its binary exists (the oracle runs of a unit do not
         wait for the gym's compile, nor for other units)."""
         res = await compile_one(label, name, root, u)
@@ -188,6 +203,8 @@ async def simulate_tasks(
             for t in mine:
                 compile_failed.add(t.id)
                 _invalid(status_by_id[t.id], t, f"the {what} does not compile: {why}")
+                if label == "original" and not oracle_of[t.id].done():
+                    oracle_of[t.id].set_result(None)
             return []
         runs = [run_one(t, kind, res.binary) for t in mine]
         if label == "original":  # the trivial check: each task's base test on the original binary
@@ -201,7 +218,8 @@ async def simulate_tasks(
     batches = await asyncio.gather(*pipelines)
     timer.phases["compile"] = timer.phases.get("compile", 0.0) + window.wall("compile")
     timer.phases["run"] = timer.phases.get("run", 0.0) + window.wall("run")
-    results = [r for batch in batches for r in batch if r[0].id not in compile_failed]
+    not_run = {(t.id, kind) for batch in batches for t, kind, res in batch if res is None}
+    results = [(t, k, r) for batch in batches for t, k, r in batch if t.id not in compile_failed and r is not None]
     summary.runs = len(results)
     summary.oracle_runs = sum(1 for _, kind, _ in results if kind == "oracle")
     summary.nop_runs = sum(1 for _, kind, _ in results if kind == "nop")
@@ -218,7 +236,7 @@ async def simulate_tasks(
         status = status_by_id[t.id]
         unit = unit_by_name[t.compile_unit or ""]
         cov_files = [f for f in unchanged_files(unit, repo_root, gym_dir) if f not in set(t.files_to_write)]
-        oracle_run, nop_run = runs["oracle"], runs["nop"]
+        oracle_run, nop_run = runs["oracle"], runs.get("nop")
         points = point_sets.get(t.compile_unit or "")
         if points is not None and oracle_run.coverage_file is not None:  # scored on the original's points
             table = points[2]
@@ -242,7 +260,7 @@ async def simulate_tasks(
         o.coverage = oracle_cov.as_percent_dict() if oracle_cov else {}
         t.oracle_result = o
         status.oracle = o
-        n = oracle_result(nop_run, t.test_name, acceptance)
+        n = oracle_result(nop_run, t.test_name, acceptance) if nop_run is not None else None
         status.nop = n
         base_run = runs.get("base")
         if base_run is not None:  # the trivial check: does the base test alone reach this acceptance?
@@ -255,8 +273,9 @@ async def simulate_tasks(
             )
         if not o.passed:
             hint = _four_state_hint(oracle_run, unit, repo_root)
-            _invalid(status, t, f"the reference test fails: {o.reason}" + (f" ({hint})" if hint else ""))
-        elif n.passed:
+            skipped = " (its nop and trivial checks were not run)" if (t.id, "nop") in not_run else ""
+            _invalid(status, t, f"the reference test fails: {o.reason}" + (f" ({hint})" if hint else "") + skipped)
+        elif n is not None and n.passed:
             _invalid(status, t, "the gym passes this task without a solution (nop check)")
     return summary
 
