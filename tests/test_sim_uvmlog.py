@@ -99,6 +99,11 @@ def test_phase_timeout_and_process_timeout() -> None:
     h2 = parse_uvm_log(START, "my_test", process_timed_out=True)
     assert h2.process_timeout and h2.timed_out and not h2.summary_found
     assert h2.uvm_error is None  # nothing to count from
+    from dvsmith.gym.models import Acceptance
+    from dvsmith.sim.scoring import health_reasons
+
+    (why,) = [r for r in health_reasons(h2, Acceptance(), "my_test") if "killed" in r]
+    assert why.endswith("(its last UVM report was at simulation time 0)") and h2.last_report_time == "0"
 
 
 def test_no_summary() -> None:

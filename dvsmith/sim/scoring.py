@@ -72,7 +72,9 @@ def health_reasons(
     """Why the run fails the health gate (empty when it passes)."""
     reasons: list[str] = []
     if health.process_timeout:
-        reasons.append("the simulation was killed: it ran longer than the time limit")
+        t = health.last_report_time
+        last = f" (its last UVM report was at simulation time {t})" if t else ""
+        reasons.append(f"the simulation was killed: it ran longer than the time limit{last}")
     if health.uvm_timeout:
         reasons.append("UVM phase timeout ([PH_TIMEOUT])")
     if health.invalid_test:

@@ -100,6 +100,7 @@ class LogHealth(BaseModel):
     finish_reached: bool = False
     finish_file: str | None = None  # file whose $finish ended the run (UVM's uvm_root.svh normally)
     sim_time: str | None = None
+    last_report_time: str | None = None  # the "@ T" of the log's last UVM report (where a hung run stopped)
     sim_errors: list[str] = Field(default_factory=list)  # simulator-level error lines (first few)
     sim_error_count: int = 0
     errors: list[str] = Field(default_factory=list)  # first UVM_ERROR / UVM_FATAL lines
@@ -183,6 +184,7 @@ def parse_uvm_log(
         m = _MSG_RE.match(line)
         if m:
             sev = m["sev"]
+            health.last_report_time = m["time"].strip()
             any_file_part = any_file_part or m["file"] is not None
             is_server_hdr = bool(_SERVER_HDR_RE.match(line))
             is_nofile_hdr = not is_server_hdr and bool(_SERVER_HDR_NOFILE_RE.match(line))
