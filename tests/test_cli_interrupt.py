@@ -82,3 +82,51 @@ def test_ctrl_c_ends_the_command_even_when_the_work_swallows_the_cancellation() 
 
     assert _run_async(fine()) == "done"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
+
+
+_TERM_SCRIPT = """
+import os, sys
+from pathlib import Path
+import typer
+from dvsmith.cli.main import _guard, _run_async
+from dvsmith.sim.base import run_process
+
+out = Path(sys.argv[1])
+try:
+    _guard(lambda: _run_async(run_process(["sleep", "300"], cwd=out, env=dict(os.environ),
+                                          stdout_path=out / "sim.log", sandbox_writable=[out])))
+except typer.Exit as e:
+    sys.exit(e.exit_code)
+"""
+
+
+def test_sigterm_kills_the_running_simulation_and_exits_143(tmp_path: Path) -> None:
+    """`timeout`, `kill` or a cancelled CI job send SIGTERM: handled as Ctrl-C (the simulator's process
+    group is killed, nothing is left running), exit 143. Before, the simulations outlived dvsmith."""
+    proc = subprocess.Popen([sys.executable, "-c", _TERM_SCRIPT, str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    sleepers: list[int] = []
+    while not sleepers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        sleepers = _sleep_300_pids()
+    assert sleepers, "the child simulation never started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _sleep_300_pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not set(_sleep_300_pids()) & set(sleepers)
+
+
+def _sleep_300_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if cmd[:2] == [b"sleep", b"300"]:
+                pids.append(int(d.name))
+    return pids

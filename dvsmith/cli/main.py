@@ -77,41 +77,51 @@ def _executor(name: str, address: str | None) -> Iterator[Any]:
         yield ex
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled): handled as Ctrl-C, exit 143."""
+
+
 def _run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` where Ctrl-C always ends the command as interrupted: the first SIGINT cancels the
-    work and, whatever the cancelled code does with the cancellation (a library may turn it into another
-    error and the work go on), the command raises ``KeyboardInterrupt`` (exit 130) instead of returning.
-    A second Ctrl-C interrupts at once."""
-    interrupted = False
+    """``asyncio.run`` where Ctrl-C (or SIGTERM) always ends the command as interrupted: the first signal
+    cancels the work, so running compiles and simulations are killed and temp folders removed, and, whatever
+    the cancelled code does with the cancellation (a library may turn it into another error and the work go
+    on), the command raises ``KeyboardInterrupt`` (exit 130; ``Terminated``, 143, for SIGTERM) instead of
+    returning. A second Ctrl-C interrupts at once."""
+    interrupted: int | None = None
 
     async def main() -> T:
         nonlocal interrupted
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
-        def on_sigint() -> None:
+        def on_signal(sig: int) -> None:
             nonlocal interrupted
-            interrupted = True
-            loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C: Python's own KeyboardInterrupt
+            interrupted = interrupted or sig
+            loop.remove_signal_handler(sig)  # the next one: Python's own behaviour
             if task is not None:
                 task.cancel()
 
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals in this thread
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals in this thread
+                loop.add_signal_handler(sig, on_signal, sig)
         try:
             return await coro
         finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGINT)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+
+    def stop() -> KeyboardInterrupt:
+        return Terminated() if interrupted == signal.SIGTERM else KeyboardInterrupt()
 
     try:
         result = asyncio.run(main())
     except asyncio.CancelledError:
         if interrupted:
-            raise KeyboardInterrupt from None
+            raise stop() from None
         raise
     if interrupted:
-        raise KeyboardInterrupt
+        raise stop()
     return result
 
 
@@ -122,6 +132,9 @@ def _guard(fn: Callable[[], T]) -> T:
     except DvsmithError as exc:
         render.error_line(str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except Terminated:
+        render.error_line("terminated")
+        raise typer.Exit(143) from None
     except KeyboardInterrupt:
         render.error_line("interrupted")
         raise typer.Exit(130) from None
