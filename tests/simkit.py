@@ -6,6 +6,8 @@ returns a ``Built`` (``out``, ``proc``, ``report``, ``task(id)``).
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+_LOCKS: list[Any] = []  # open lock files of the fixtures this session built (see ``get``)
 
 
 def dvsmith(
@@ -57,7 +60,15 @@ def get(builds: dict[str, Built], sim_env: dict[str, str], tmp_path_factory: pyt
         if name not in builds:
             # a fixed place per fixture: the design's paths end up in the generated C++, so a stable path
             # lets ccache serve a rerun on the same machine (a fresh machine compiles everything once)
-            work = Path(tempfile.gettempdir()) / "dvsmith-e2e" / name
+            # per checkout, and locked for the session: two sessions building the same fixture at the
+            # same place removed each other's build (seen: "No such file ... compile.log")
+            checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+            base = Path(tempfile.gettempdir()) / f"dvsmith-e2e-{checkout}"
+            base.mkdir(parents=True, exist_ok=True)
+            lock = (base / f".{name}.lock").open("w")
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the session's process exits
+            _LOCKS.append(lock)
+            work = base / name
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             repo = work / name
