@@ -60,6 +60,19 @@ class _FileLowerer:
                 what=construct,
             )
         )
+        self.hollow(node)
+
+    def hollow(self, node: Any) -> None:
+        """Empty the body of a covergroup left unlowered (it is not scored): Verilator ignores covergroups
+        but must still parse them, and its grammar lacks some of what other simulators take (a cross bin
+        ``with`` filter: "syntax error, unexpected with-then-("). Header, ``new`` and ``sample`` stay."""
+        if node.kind != SK.CovergroupDeclaration or not list(node.members):
+            return
+        start, end = self.src.end(node.semi), self.src.start(node.endgroup)
+        if start is None or end is None or end <= start:
+            return
+        newlines = self.src.data[start:end].count(b"\n")
+        self.edit(start, end, " /* dvsmith: covergroup not lowered, body left out of the compile */ " + "\n" * newlines)
 
     def walk(self, node: Any, scope: str | None, kind: str | None, direct: bool) -> None:
         for child in node:
@@ -101,6 +114,7 @@ class _FileLowerer:
         spec = covergroup_spec(self.src, node, scope, spec_kind)
         if isinstance(spec, list):
             self.out.unsupported += spec
+            self.hollow(node)
             return
         if kind == "package" and spec.event:
             self.unsupported(node, scope, "clocking event on a covergroup in a package")
