@@ -539,3 +539,28 @@ def test_per_test_defines_make_a_compile_variant_for_that_test_only(tmp_path: Pa
     assert variant.variant_of == base.name and by_name["random_test"].compile_unit == base.name
     assert variant.defines == {"COMMON": None, "OVF_FAST": None} and base.defines == {"COMMON": None}
     assert by_name["overflow_test"].plusargs == ["+depth=2"] and by_name["random_test"].plusargs == []
+
+
+def test_tcl_script_globs_and_consecutive_vlog_calls_make_one_unit(tmp_path: Path) -> None:
+    """ethmac_uvm_ITI_GP's pattern: a Questa TCL script run from a parent folder that holds the repo as
+    `repo/`, with shell globs, then a second `vlog` for the top: one library, so one compile unit."""
+    repo = tmp_path / "r"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "tb" / "ifs").mkdir(parents=True)
+    (repo / "rtl").mkdir()
+    (repo / "tb" / "ifs" / "a_if.sv").write_text("interface a_if; logic x; endinterface\n")
+    (repo / "tb" / "ifs" / "b_if.sv").write_text("interface b_if; logic y; endinterface\n")
+    (repo / "tb" / "ifs" / "notes.txt").write_text("not a source\n")
+    (repo / "rtl" / "dut.v").write_text("module dut; endmodule\n")
+    (repo / "tb" / "test_pkg.sv").write_text(
+        "package test_pkg; import uvm_pkg::*;\n class t extends uvm_test; endclass\nendpackage\n"
+    )
+    (repo / "tb" / "top.sv").write_text(
+        "module tb_top; import uvm_pkg::*; a_if a(); b_if b(); dut d(); initial run_test(); endmodule\n"
+    )
+    (repo / "scripts" / "compile.tcl").write_text(
+        "vlog repo/tb/ifs/*.sv \\\n repo/tb/test_pkg.sv \\\n repo/rtl/*.v\nvlog repo/tb/top.sv\n"
+    )
+    scan = scan_build(repo, [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()])
+    (root,) = [r for r in scan.roots if r.origin.startswith("scripts/compile.tcl")]
+    assert root.sources == ["tb/ifs/a_if.sv", "tb/ifs/b_if.sv", "tb/test_pkg.sv", "rtl/dut.v", "tb/top.sv"]

@@ -8,6 +8,7 @@ then command-line tokens are scanned for filelists (``-f``/``-F``), sources, ``+
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import re
@@ -149,6 +150,38 @@ class PathIndex:
         return None
 
 
+    def glob(self, token: str, bases: list[str]) -> list[str]:
+        """The repo files a shell pattern names (``tb/interfaces/*.sv``, as TCL/shell scripts write them),
+        segment by segment (``*`` never crosses a ``/``), sorted; relative to one of ``bases``, else the
+        longest tail of the pattern that matches (``repo/tb/interfaces/*.sv`` run from a parent folder)."""
+        token = token.strip().strip('"').strip("'")
+        if not token or "$" in token:
+            return []
+
+        def match(path: str, pat: list[str]) -> bool:
+            segs = path.split("/")
+            return len(segs) == len(pat) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(segs, pat, strict=True))
+
+        if not os.path.isabs(token):
+            for b in bases:
+                joined = self._norm(b, token)
+                if joined is None:
+                    continue
+                pat = joined.split("/")
+                hits = sorted(f for f in self.files if match(f, pat))
+                if hits:
+                    return hits
+        parts = [q for q in token.replace("\\", "/").split("/") if q not in ("", ".")]
+        while parts and parts[0] == "..":
+            parts.pop(0)
+        for n in range(len(parts), 1, -1):
+            tail = parts[-n:]
+            hits = sorted(f for f in self.files if match("/".join(f.split("/")[-n:]), tail) and f.count("/") >= n - 1)
+            if hits:
+                return hits
+        return []
+
+
 def _nearest(cands: list[str], bases: list[str]) -> str:
     base = bases[0] if bases else "."
 
@@ -222,6 +255,21 @@ class _Acc:
     timescale: str | None = None
     plusargs: list[str] = field(default_factory=list)  # run-time plusargs (not tool options)
     test_name: str | None = None  # a literal +UVM_TESTNAME=<name>
+
+
+#: compilers that add to one library a later elaboration reads: a script's consecutive calls are one unit
+INCREMENTAL_COMPILERS = frozenset({"vlog", "vlogan", "xvlog", "ncvlog", "xmvlog"})
+
+
+def _merge(into: _Acc, acc: _Acc) -> None:
+    into.filelists += [f for f in acc.filelists if f not in into.filelists]
+    into.sources += [f for f in acc.sources if f not in into.sources]
+    into.incdirs += [d for d in acc.incdirs if d not in into.incdirs]
+    into.defines.update(acc.defines)
+    into.tops += [t for t in acc.tops if t not in into.tops]
+    into.plusargs += [p for p in acc.plusargs if p not in into.plusargs]
+    into.sims |= acc.sims
+    into.timescale = into.timescale or acc.timescale
 
 
 #: ``+word`` options of simulators that are no plusarg of the design
@@ -337,6 +385,11 @@ class Scanner:
             elif low.endswith((*SOURCE_EXTS, ".svh", ".vh")) and not tok.startswith(("-", "+")):
                 if is_uvm_library_path(tok):
                     pass
+                elif any(c in tok for c in "*?[") and "$" not in tok:
+                    hits = self.index.glob(tok, bases)
+                    acc.sources += [h for h in hits if h not in acc.sources]
+                    if not hits:
+                        self.diagnostics.append((origin, lineno, f"no file matches: {tok}"))
                 else:
                     found = self.index.resolve(tok, bases)
                     if found:
@@ -418,6 +471,7 @@ class Scanner:
             cmd_lines.append((lineno, line))
         meta = _Acc()
         roots: list[_Acc] = []
+        library: _Acc | None = None  # the unit the script's incremental compiles (vlog ...) add to
         for lineno, line in cmd_lines:
             # a variable left unexpanded stays one word ($(X)/a.f -> ${X}/a.f), not "$", "X", "/a.f"
             text = _UNEXPANDED.sub(r"${\1}", expand_vars(line, env))
@@ -428,8 +482,14 @@ class Scanner:
             if acc.test_select and not meta.test_select:
                 raw = re.search(r"\+UVM_TESTNAME=([^\s\"']+)", line, re.IGNORECASE)
                 meta.test_select = raw.group(0) if raw else acc.test_select
-            if acc.sources or acc.filelists:
-                roots.append(acc)
+            if not (acc.sources or acc.filelists):
+                continue
+            incremental = bool(words) and posixpath.basename(words[0]) in INCREMENTAL_COMPILERS
+            if incremental and library is not None:
+                _merge(library, acc)  # `vlog a.sv` then `vlog top.sv`: one library, one elaboration
+                continue
+            roots.append(acc)
+            library = acc if incremental else None
         # simulators chosen through variables (SIM ?= xrun) show up in the assignments
         for value in env.values():
             for w in value.split():

@@ -193,7 +193,7 @@ def _cache_file(repo: Path) -> Path:
     return paths.parse_cache_dir() / f"repo-{key}.json"
 
 
-SCAN_CACHE_FORMAT = 1
+SCAN_CACHE_FORMAT = 2  # bump when the build scan's results change (globs, merged vlog calls)
 
 
 def _scan_build_cached(repo: Path, entries: list[_Entry], *, use_cache: bool, write_cache: bool) -> BuildScan:
