@@ -564,3 +564,19 @@ def test_tcl_script_globs_and_consecutive_vlog_calls_make_one_unit(tmp_path: Pat
     scan = scan_build(repo, [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()])
     (root,) = [r for r in scan.roots if r.origin.startswith("scripts/compile.tcl")]
     assert root.sources == ["tb/ifs/a_if.sv", "tb/ifs/b_if.sv", "tb/test_pkg.sv", "rtl/dut.v", "tb/top.sv"]
+
+
+def test_rewrites_read_comma_separated_lists() -> None:
+    """pyslang's separated lists iterate with their commas: a parameter list `A = 1, B = 2`, two
+    instances in one statement and a bind crashed gather_context ('Token' has no 'initializer')."""
+    text = (
+        "module leaf #(parameter int A = 1, B = 2, parameter C = 3) (input logic clk); endmodule\n"
+        "module chk (input logic clk); endmodule\n"
+        "module top (input logic clk);\n"
+        "  leaf u1 (.clk(clk)), u2 (.clk(clk));\n"
+        "  bind leaf chk c (.clk(clk));\n"
+        "endmodule\n"
+    )
+    ctx = gather_context({"x.sv": text.encode()})
+    assert ctx.param_defaults[("leaf", "A")] == "1" and ctx.param_defaults[("leaf", "B")] == "2"
+    assert _rewrite(text) == (text, [])

@@ -130,6 +130,11 @@ def present(tok: Any) -> bool:
     return tok is not None and isinstance(tok, Token) and tok.kind != TokenKind.Unknown and not tok.isMissing
 
 
+def elements(seplist: Any) -> list[Any]:
+    """The items of a pyslang separated list (``a, b`` iterates as a, ',', b): the nodes only."""
+    return [x for x in seplist if isinstance(x, syntax.SyntaxNode)]
+
+
 def nodes(root: Any) -> Iterator[Any]:
     stack = [root]
     while stack:
@@ -196,7 +201,7 @@ def _flat_members(mod: Any) -> list[Any]:
 
 def _array_indexes(instantiation: Any, name: str) -> set[str] | None:
     """Indexes of instance array ``name`` when its dimension is a literal (``[4]`` or ``[3:0]``)."""
-    for inst in instantiation.instances:
+    for inst in elements(instantiation.instances):
         if inst.decl is None or inst.decl.name.valueText != name:
             continue
         dims = list(inst.decl.dimensions)
@@ -229,7 +234,7 @@ class DefparamArray(Rewrite):
             in_loop: dict[tuple[str, str], tuple[Any, Any, str]] = {}  # (block, inst) -> (inst'n, loop, genvar)
             for m in members:
                 if m.kind == SK.HierarchyInstantiation:
-                    for inst in m.instances:
+                    for inst in elements(m.instances):
                         if inst.decl is not None and len(list(inst.decl.dimensions)) > 0:
                             arrays[inst.decl.name.valueText] = m
                 elif m.kind == SK.LoopGenerate and m.block is not None and m.block.kind == SK.GenerateBlock:
@@ -238,7 +243,7 @@ class DefparamArray(Rewrite):
                         continue
                     for inner in m.block.members:
                         if inner.kind == SK.HierarchyInstantiation:
-                            for inst in inner.instances:
+                            for inst in elements(inner.instances):
                                 if inst.decl is not None:
                                     in_loop[(label, inst.decl.name.valueText)] = (inner, m, m.identifier.valueText)
             # group defparams by (target instantiation, param)
@@ -331,7 +336,7 @@ class DefparamArray(Rewrite):
     @staticmethod
     def _default(inst: Any, param: str, ctx: RewriteContext) -> str | None:
         if inst.parameters is not None:
-            for p in inst.parameters.parameters:
+            for p in elements(inst.parameters.parameters):
                 if p.kind == SK.NamedParamAssignment and p.name.valueText == param and p.expr is not None:
                     return str(p.expr).strip()
         return ctx.param_defaults.get((inst.type.valueText, param))
@@ -345,7 +350,7 @@ class DefparamArray(Rewrite):
                 return None
             text = " #(" + ", ".join(f".{p}({e})" for p, e in items) + ")"
             return Edit(pos, pos, text, line, f"parameter override{text} added to {inst.type.valueText}")
-        params = list(inst.parameters.parameters)
+        params = elements(inst.parameters.parameters)
         if any(p.kind != SK.NamedParamAssignment for p in params):
             return None
         named = {p.name.valueText: p for p in params}
@@ -407,7 +412,7 @@ class InterfaceTaskAutomatic(Rewrite):
         local: set[str] = set()
         for item in task.items:
             if item.kind == SK.DataDeclaration:
-                local.update(d.name.valueText for d in item.declarators)
+                local.update(d.name.valueText for d in elements(item.declarators))
         for n in nodes(task):
             if n.kind == SK.NonblockingAssignmentExpression:
                 head = n.left.getFirstToken()
@@ -502,7 +507,7 @@ class BindUpwardPorts(Rewrite):
                 (m.type.valueText, inst)
                 for m in members
                 if m.kind == SK.HierarchyInstantiation
-                for inst in m.instances
+                for inst in elements(m.instances)
                 if inst.decl is not None and not list(inst.decl.dimensions)
             ]
             for b in members:
@@ -516,13 +521,13 @@ class BindUpwardPorts(Rewrite):
                 ttype, inst = chosen[0]
                 local = ctx.module_names[ttype]
                 carried: dict[str, str] = {}  # connected expression -> the target's port carrying it
-                for c in inst.connections:
+                for c in elements(inst.connections):
                     if c.kind == SK.NamedPortConnection and c.expr is not None:
                         carried.setdefault(_norm(view.src(c.expr)), c.name.valueText)
                 plan: list[tuple[Any, str]] = []
                 ok = True
-                for bi in b.instantiation.instances:
-                    for c in bi.connections:
+                for bi in elements(b.instantiation.instances):
+                    for c in elements(bi.connections):
                         if c.kind != SK.NamedPortConnection or c.expr is None:
                             continue
                         head = c.expr.getFirstToken()
@@ -562,7 +567,7 @@ class UvmCompatImport(Rewrite):
         for n in nodes(view.tree.root):
             if n.kind != SK.PackageImportDeclaration:
                 continue
-            items = [str(i).strip() for i in n.items]
+            items = [str(i).strip() for i in elements(n.items)]
             if "uvm_pkg::*" not in items:
                 continue
             e = view.end(n)
@@ -597,10 +602,10 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
                 ctx.module_names[n.header.name.valueText] = _declared_names(n)
             if n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
                 mod = n.header.name.valueText
-                for decl in n.header.parameters.declarations:
+                for decl in elements(n.header.parameters.declarations):
                     if decl.kind != SK.ParameterDeclaration:
                         continue
-                    for d in decl.declarators:
+                    for d in elements(decl.declarators):
                         if d.initializer is not None:
                             ctx.param_defaults[(mod, d.name.valueText)] = str(d.initializer.expr).strip()
     return ctx
