@@ -160,6 +160,12 @@ def find_words(
     not grow with the number of names.
     """
     hits: list[tuple[int, int, str]] = []
+    # first the distinct words, found in C (a file without any of the names, the common case, costs one
+    # findall); positions only for a file that has one. 448 MB of a real repo's reports: minutes -> seconds
+    if names and not names.intersection(w.decode("latin-1") for w in set(_NAME_TOKEN.findall(data))):
+        names = frozenset()
+    if basenames and not basenames.intersection(w.decode("latin-1") for w in set(_PATH_TOKEN.findall(data))):
+        basenames = frozenset()
     if names:
         for m in _NAME_TOKEN.finditer(data):
             w = m.group()
