@@ -179,9 +179,12 @@ def static_check(gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleanin
         if (gym_dir / rel).stat().st_size > limits.MAX_FILE_BYTES:
             continue  # copied unchanged; ingest did not parse it either
         data = (gym_dir / rel).read_bytes()
-        starts = line_starts(data)
+        lazy_starts: list[list[int]] = []  # computed at the first report of this file (most have none)
 
-        def line_of(off: int, starts: list[int] = starts) -> int:
+        def line_of(off: int, data: bytes = data, lazy: list[list[int]] = lazy_starts) -> int:
+            if not lazy:
+                lazy.append(line_starts(data))
+            starts = lazy[0]
             lo, hi = 0, len(starts)
             while lo < hi:
                 mid = (lo + hi) // 2
