@@ -40,6 +40,8 @@ _IGNORED_DIAGS = ("CouldNotOpenIncludeFile", "UnknownDirective")
 UNPARSEABLE = 1_000_000  # parse_errors() of a file pyslang cannot parse at all
 _VCS = frozenset({".git", ".svn", ".hg"})
 
+OTHER_TEXT_SHINGLE_BYTES = 256 * 1024  # non-SystemVerilog text files larger than this: no code scan
+
 
 class TaskStatic(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -251,7 +253,9 @@ def static_check(gym_dir: Path, profile: Profile, plans: list[TaskPlan], cleanin
                 continue
             what = "file name" if word in base_owner else "class name"
             report(owner, f"{rel}:{line_of(hs)}: removed {what} {word} left in the gym")
-        if text_file and fp_owner:
+        # removed code pasted elsewhere: sources, and other text files up to a size (a real repo can carry
+        # hundreds of MB of simulation reports, which hold no testbench code)
+        if text_file and fp_owner and (is_sv(rel) or len(data) <= OTHER_TEXT_SHINGLE_BYTES):
             for sh in sorted(shingles(decode(data)[0])):
                 for owner in fp_owner.get(fingerprint(sh), []):
                     first = sh.split("\n", 1)[0]
