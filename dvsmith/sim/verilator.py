@@ -386,6 +386,9 @@ class VerilatorAdapter(SimulatorAdapter):
             # an int/logic value assigned to an enum without a cast: an error in Verilator only (Questa and
             # Xcelium warn); Verilator documents that it simulates correctly with the check off
             "-Wno-ENUMVALUE",
+            # `// synopsys_full_case` (another tool's pragma in a comment) read as a malformed Verilator
+            # pragma: an error only here; the comment is ignored either way
+            "-Wno-BADVLTPRAGMA",
             "+define+UVM_NO_DPI",
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
