@@ -580,3 +580,19 @@ def test_rewrites_read_comma_separated_lists() -> None:
     ctx = gather_context({"x.sv": text.encode()})
     assert ctx.param_defaults[("leaf", "A")] == "1" and ctx.param_defaults[("leaf", "B")] == "2"
     assert _rewrite(text) == (text, [])
+
+
+def test_mismatched_include_guard_that_would_hide_another_file() -> None:
+    """ethmac_uvm_ITI_GP: eth_test_reg_pkg.sv opens `ifndef ETH_TEST_REG_PKG_SV / `define ETH_TEST_TX_PKG_SV,
+    the guard of eth_test_tx_pkg.sv; Verilator (one compilation unit) then skipped that package."""
+    reg = b"\n`ifndef REG_PKG_SV\n`define TX_PKG_SV\npackage reg_pkg; endpackage\n`endif\n"
+    tx = b"`ifndef TX_PKG_SV\n`define TX_PKG_SV\npackage tx_pkg; endpackage\n`endif\n"
+    lone = b"`ifndef A_SV\n`define B_SV\npackage a_pkg; endpackage\n`endif\n"  # B_SV guards nothing: left
+    files = {"t/reg_pkg.sv": reg, "t/tx_pkg.sv": tx, "t/a_pkg.sv": lone}
+    ctx = gather_context(files)
+    new, records = rewrite_text(reg, "t/reg_pkg.sv", ctx, enabled_rewrites())
+    assert new == reg.replace(b"`define TX_PKG_SV", b"`define REG_PKG_SV")
+    assert [(r.name, r.line) for r in records] == [("mismatched_include_guard", 3)]
+    assert "t/tx_pkg.sv" in records[0].what
+    for rel in ("t/tx_pkg.sv", "t/a_pkg.sv"):
+        assert rewrite_text(files[rel], rel, ctx, enabled_rewrites()) == (files[rel], [])

@@ -25,6 +25,9 @@ Rewrites shipped:
 - ``bind_upward_ports``: ``bind T A a (.clk(itf.clk))`` inside module M, where ``itf`` is M's and not T's
   (an upward name, legal in IEEE 1800 and accepted by Questa, that Verilator cannot resolve) →
   ``.clk(clk)`` when M's instance of T connects its port ``clk`` to that same ``itf.clk``.
+- ``mismatched_include_guard``: a file opening with `` `ifndef X`` `` `define Y`` where Y is another file's
+  include guard (a copy-paste slip): Questa/Xcelium compile each file as its own unit and never notice;
+  Verilator, one unit, then skips that other file → `` `define X``.
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -90,6 +93,7 @@ class RewriteContext:
     param_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, param) -> default
     uvm_compat: bool = False
     module_names: dict[str, set[str]] = field(default_factory=dict)  # module/interface -> names it declares
+    guards: dict[str, list[str]] = field(default_factory=dict)  # include-guard macro -> files it guards
 
 
 class FileView:
@@ -553,6 +557,49 @@ class BindUpwardPorts(Rewrite):
         return out
 
 
+def include_guard(data: bytes) -> tuple[str, str, int] | None:
+    """``(X, Y, byte offset of Y)`` when a file opens with `` `ifndef X`` then `` `define Y`` (comments and
+    blank lines before them allowed); X == Y for a proper include guard."""
+    if b"`ifndef" not in data:
+        return None
+    from pyslang import BumpAllocator, Diagnostics, SourceManager
+    from pyslang.parsing import Lexer
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    sm = SourceManager()
+    lexer = Lexer(sm.assignText("f.sv", text), BumpAllocator(), Diagnostics(), sm)
+    toks = [lexer.lex() for _ in range(4)]
+    if (toks[0].kind == TokenKind.Directive and toks[0].rawText == "`ifndef"
+            and toks[2].kind == TokenKind.Directive and toks[2].rawText == "`define"
+            and toks[1].kind == TokenKind.Identifier and toks[3].kind == TokenKind.Identifier):  # fmt: skip
+        return toks[1].rawText, toks[3].rawText, len(text[: toks[3].location.offset].encode())
+    return None
+
+
+class MismatchedIncludeGuard(Rewrite):
+    name = "mismatched_include_guard"
+    summary = "`ifndef X / `define Y where Y guards another file -> `define X"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "`ifndef" in text and bool(ctx.guards)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        guard = include_guard(view.data)
+        if guard is None:
+            return []
+        own, defined, at = guard
+        others = [f for f in ctx.guards.get(defined, []) if f != view.rel]
+        if own == defined or not others:
+            return []
+        what = (f"`define {defined} -> `define {own} (the file's own guard; {defined} guards {others[0]}, which "
+                "one compilation unit, as Verilator compiles, would then skip: a simulator compiling each file "
+                "as its own unit never noticed the slip)")  # fmt: skip
+        return [Edit(at, at + len(defined), own, view.line(at), what)]
+
+
 class UvmCompatImport(Rewrite):
     name = "uvm_compat_import"
     summary = "UVM 1.x unit: import dvsmith_uvm_compat_pkg::* after import uvm_pkg::*"
@@ -583,6 +630,10 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
     """Unpacked struct typedef names and module parameter defaults of every file."""
     ctx = RewriteContext(uvm_compat=uvm_compat)
     binds = any(b"bind" in data for data in files.values())  # then bind_upward_ports needs every module's names
+    for rel, data in sorted(files.items()):
+        guard = include_guard(data)
+        if guard is not None and guard[0] == guard[1]:
+            ctx.guards.setdefault(guard[0], []).append(rel)
     for rel, data in files.items():
         scopes = binds and (b"module" in data or b"interface" in data)
         if b"struct" not in data and b"parameter" not in data and not scopes:
