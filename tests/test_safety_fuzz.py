@@ -8,7 +8,6 @@ modify the repository, and write nothing outside OUT and DVSMITH_HOME.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeapi import make_synthetic_repo
+from tests.test_safety_out import snapshot
 
 Maker = Callable[[Path, random.Random], None]
 
@@ -89,25 +89,6 @@ CASES: dict[str, Maker] = {
 }
 
 
-def _snapshot(root: Path, skip: tuple[Path, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d not in skip]
-        for n in dirnames + filenames:
-            p = here / n
-            if p in skip:
-                continue
-            rel = p.relative_to(root).as_posix()
-            if p.is_symlink():
-                out[rel] = "link:" + os.readlink(p)
-            elif p.is_dir():
-                out[rel] = "dir"
-            else:
-                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "dvsmith", *args],
@@ -135,8 +116,8 @@ def test_bad_repositories_never_crash_and_write_only_out_and_home(case: str, tmp
     out = tmp_path / "out"
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    repo_before = _snapshot(repo, ())
-    around_before = _snapshot(tmp_path, (out, repo))
+    repo_before = snapshot(repo, ())
+    around_before = snapshot(tmp_path, (out, repo))
 
     ingest = _run(["ingest", str(repo)], cwd)
     if ingest.returncode == 0:
@@ -145,7 +126,7 @@ def test_bad_repositories_never_crash_and_write_only_out_and_home(case: str, tmp
             _run(["validate", str(out)], cwd)
             _run(["build", "--out", str(out), "--provider", "offline"], cwd)  # a rebuild replaces its own OUT
 
-    assert _snapshot(repo, ()) == repo_before, "the repository was modified"
-    assert _snapshot(tmp_path, (out, repo)) == around_before, "something was written outside OUT"
+    assert snapshot(repo, ()) == repo_before, "the repository was modified"
+    assert snapshot(tmp_path, (out, repo)) == around_before, "something was written outside OUT"
     assert not any(cwd.iterdir())
     assert home.is_dir()

@@ -24,16 +24,21 @@ from tests.simkit import dvsmith
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "a_class_per_file"
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (symlinks not followed): relative path -> sha256, 'dir' or 'link:T'."""
+def snapshot(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, str]:
+    """Every entry under ``root`` (symlinks not followed, ``skip`` folders left out): relative path ->
+    sha256, 'dir' or 'link:T'."""
     out: dict[str, str] = {}
     if root.is_symlink():
         return {".": "link:" + os.readlink(root)}
     if root.is_file():
         return {".": hashlib.sha256(root.read_bytes()).hexdigest()}
     for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if here / d not in skip]
         for n in dirnames + filenames:
-            p = Path(dirpath) / n
+            p = here / n
+            if p in skip:
+                continue
             rel = p.relative_to(root).as_posix()
             if p.is_symlink():
                 out[rel] = "link:" + os.readlink(p)
