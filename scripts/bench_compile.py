@@ -82,6 +82,13 @@ VARIANTS = {
         Variant("novt", "-fno-var-tracking", cflags="-std=c++20 -fcoroutines -O0 -fno-var-tracking"),
         Variant("gold", "linked with gold", make=["LDFLAGS=-fuse-ld=gold"]),
         Variant("clang", "clang++ instead of g++ (its own PCH through -include-pch, libatomic), -O0", cxx="auto"),
+        Variant("clang-j3", "clang++, make -j cores+1 (a job waits on I/O or the last large file)", cxx="auto", jobs=3),
+        Variant(
+            "clang-split",
+            "clang++, --output-split 5000 --output-split-cfuncs 500 (smaller files: the largest one bounds make -j)",
+            args=["--output-split", "5000", "--output-split-cfuncs", "500"],
+            cxx="auto",
+        ),
         Variant("pair-clang", "gym + original one after the other, clang++", cxx="auto", pair="sequential"),
         Variant("pair-clang-par", "gym + original at the same time, clang++", cxx="auto", pair="concurrent"),
         Variant("warm", "ccache warm: the same tree again, reusing base's ccache", ccache="reuse:base"),
