@@ -1,5 +1,5 @@
-"""`python -m dvsmith` runs the command line."""
+"""`python -m dvsmith` runs the command line (the warm-ingest shortcut first, see dvsmith.cli.warm)."""
 
-from dvsmith.cli.main import app
+from dvsmith.cli.warm import main
 
-app(prog_name="dvsmith")
+main()

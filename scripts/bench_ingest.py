@@ -191,8 +191,12 @@ def _processes(repo: Path, home: Path, runs: int) -> None:
 
     cold = once(["--no-cache"])
     for label, extra in (("warm process", []), ("warm process --json", ["--json"])):
+        # the first warm run is the normal command (it records the stamp); the next ones are answered by
+        # the warm-ingest shortcut (dvsmith.cli.warm) as long as nothing changes
+        first = once(extra)
         times = [once(extra) for _ in range(runs)]
-        print(f"{label:<22} {statistics.median(times):7.3f} s median, {min(times):.3f} s best of {runs}")
+        print(f"{label:<22} {first:7.3f} s the normal command; answered by the shortcut: "
+              f"{statistics.median(times):.3f} s median, {min(times):.3f} s best of {runs}")  # fmt: skip
     print(f"{'cold process':<22} {cold:7.3f} s")
     bare = [0.0] * 3
     for i in range(3):
@@ -200,7 +204,7 @@ def _processes(repo: Path, home: Path, runs: int) -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare[i] = time.perf_counter() - t0
     imports = []
-    for mod in ("typer", "pydantic", "rich.table", "dvsmith.cli.main", "dvsmith.analysis.ingest"):
+    for mod in ("typer", "pydantic", "rich.table", "dvsmith.cli.main", "dvsmith.analysis.ingest", "dvsmith.cli.warm"):
         t = []
         for _ in range(3):
             t0 = time.perf_counter()

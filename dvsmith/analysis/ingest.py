@@ -10,11 +10,9 @@ import os
 import pickle
 import posixpath
 import re
-import subprocess
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -27,11 +25,15 @@ from dvsmith import paths
 from dvsmith.analysis import limits
 from dvsmith.analysis.buildsys import SV_EXTS, BuildScan, classify_build_file, scan_build
 from dvsmith.analysis.classify import assemble
+from dvsmith.analysis.gitinfo import git_info as _git_info
 from dvsmith.analysis.limits import FACTS_VERSION
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.recipe import finish_units
 from dvsmith.analysis.simconfig import load_sim_config
 from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
+from dvsmith.analysis.walk import Entry as _Entry
+from dvsmith.analysis.walk import WalkError
+from dvsmith.analysis.walk import walk_repo as _walk
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 
@@ -45,19 +47,6 @@ def _sv() -> ModuleType:
 
     return parse
 CACHE_FORMAT = 1
-SKIP_DIRS = {
-    "node_modules",
-    "__pycache__",
-    "obj_dir",
-    "INCA_libs",
-    "xcelium.d",
-    "csrc",
-    "simv.daidir",
-    "DVEfiles",
-    "waves.shm",
-    "cov_work",
-    "dsim_work",
-}
 #: cold parses of at least this many files and bytes go to a process pool. Measured side by side with
 #: ``scripts/bench_ingest.py --compare-pool`` on 2 busy cores: ~320 files / 29k lines: serial 0.66 s,
 #: pool 0.99 s; ~2,500 files / 65k lines: serial 3.1 s, pool 2.6 s.
@@ -70,14 +59,6 @@ class IngestStats(BaseModel):
     files_parsed: int
     cache_hits: int
     seconds: float
-
-
-@dataclass
-class _Entry:
-    rel: str
-    path: Path
-    size: int
-    mtime_ns: int
 
 
 # ---------------------------------------------------------------------------- walking
@@ -93,71 +74,12 @@ def _check_repo(repo: Path) -> Path:
 
 
 def walk_repo(repo: Path) -> tuple[list[_Entry], list[Diagnostic]]:
-    """Every file under ``repo`` (hidden and tool-output folders skipped), symlink loops cut.
-
-    A symlink is followed only when it leads to a file or folder inside the repo; one that leads out of
-    it (``ln -s /usr usr``) is not read at all and is recorded as a diagnostic, as the gym leaves it out.
-    """
-    out: list[_Entry] = []
-    diags: list[Diagnostic] = []
-    seen_dirs: set[tuple[int, int]] = set()
+    """Every file under ``repo`` (``dvsmith.analysis.walk``), its problems as diagnostics."""
     try:
-        st = repo.stat()
-        seen_dirs.add((st.st_dev, st.st_ino))
-    except OSError as exc:
-        raise UserInputError(f"cannot read {repo}: {exc.strerror}") from exc
-    root = repo.resolve()
-    stack: list[tuple[Path, str]] = [(repo, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            diags.append(Diagnostic(file=prefix or ".", message=f"folder not readable: {exc.strerror}"))
-            continue
-        subdirs = []
-        for e in entries:
-            rel = f"{prefix}{e.name}"
-            try:
-                if e.is_symlink():
-                    problem = _link_problem(Path(e.path), root)
-                    if problem:
-                        if not e.name.startswith("."):
-                            diags.append(Diagnostic(file=rel, message=problem))
-                        continue
-                if e.is_dir():
-                    if e.name.startswith(".") or e.name in SKIP_DIRS:
-                        continue
-                    dst = e.stat()
-                    key = (dst.st_dev, dst.st_ino)
-                    if key in seen_dirs:
-                        if e.is_symlink():
-                            diags.append(Diagnostic(file=rel, message="symlink loop (folder already visited)"))
-                        continue
-                    seen_dirs.add(key)
-                    subdirs.append((Path(e.path), rel + "/"))
-                elif e.is_file():
-                    fst = e.stat()
-                    out.append(_Entry(rel, Path(e.path), fst.st_size, fst.st_mtime_ns))
-                elif e.is_symlink():
-                    diags.append(Diagnostic(file=rel, message="broken symlink"))
-            except OSError as exc:
-                diags.append(Diagnostic(file=rel, message=f"not readable: {exc.strerror}"))
-        stack.extend(reversed(subdirs))
-    return out, diags
-
-
-def _link_problem(link: Path, repo: Path) -> str | None:
-    """Why a symlink under the repo is not followed (None: it stays inside the repo and is followed)."""
-    try:
-        target = link.resolve(strict=True)
-    except FileNotFoundError:
-        return "broken symlink"
-    except (OSError, RuntimeError):
-        return "symlink loop"
-    if target != repo and repo not in target.parents:
-        return "symlink leads outside the repository: not followed"
-    return None
+        entries, problems = _walk(repo)
+    except WalkError as exc:
+        raise UserInputError(str(exc.strerror)) from exc
+    return entries, [Diagnostic(file=f, message=m) for f, m in problems]
 
 
 def vendored_uvm_dirs(entries: list[_Entry]) -> list[str]:
@@ -370,45 +292,8 @@ def _stale_for_macros(facts: dict, table: dict[str, str]) -> bool:
 
 
 def git_info(repo: Path) -> GitInfo | None:
-    git = repo / ".git"
-    if not git.exists():
-        return None
-    info = GitInfo()
-    try:
-        if git.is_file():  # worktree / submodule: "gitdir: path"
-            target = git.read_text().strip().removeprefix("gitdir:").strip()
-            git = (repo / target).resolve()
-        head = (git / "HEAD").read_text().strip()
-        if head.startswith("ref:"):
-            ref = head[4:].strip()
-            ref_file = git / ref
-            if ref_file.exists():
-                info.commit = ref_file.read_text().strip()
-            elif (git / "packed-refs").exists():
-                for line in (git / "packed-refs").read_text().splitlines():
-                    if line.endswith(" " + ref):
-                        info.commit = line.split()[0]
-        else:
-            info.commit = head
-        cfg = git / "config"
-        if cfg.exists():
-            m = re.search(r'\[remote "origin"\][^\[]*?url\s*=\s*(\S+)', cfg.read_text())
-            if m:
-                info.remote = m.group(1)
-    except OSError:
-        return info
-    try:
-        res = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        info.dirty = bool(res.stdout.strip()) if res.returncode == 0 else False
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
+    info = _git_info(repo)
+    return None if info is None else GitInfo.model_validate(info)
 
 
 # ---------------------------------------------------------------------------- analysis

@@ -1,18 +1,13 @@
 """Saved profiles: one orjson file per profile under ``paths.profiles_dir()`` and a small index.
 
-The index (``profiles/.index.json``) remembers each profile's repo root, creation time and test count
-and which profile was ingested last, so a corrupt profile file can be rebuilt from its repo. Its name
-starts with a dot, which no profile name can (so a profile may be called ``index``), and every
-read-modify-write of it holds an exclusive lock on ``profiles/.index.lock``, so parallel ingests do not
-lose each other's entries.
+The index (``profiles/.index.json``, kept by ``dvsmith.analysis.index``) remembers each profile's repo
+root, creation time and test count and which profile was ingested last, so a corrupt profile file can be
+rebuilt from its repo.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +15,18 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from dvsmith import paths
+from dvsmith.analysis.index import (
+    INDEX_NAME,
+    LOCK_NAME,
+    index_entry,
+    index_lock,
+    index_path,
+    read_index_file,
+    record_saved,
+)
 from dvsmith.analysis.profile import Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
-
-INDEX_NAME = ".index.json"
-LOCK_NAME = ".index.lock"
 
 
 class ProfileSummary(BaseModel):
@@ -48,42 +49,8 @@ def _profile_path(name: str) -> Path:
         raise UserInputError(f"invalid profile name: {name!r}") from exc
 
 
-def _index_path() -> Path:
-    return paths.profiles_dir() / INDEX_NAME
-
-
-@contextlib.contextmanager
-def _index_lock() -> Iterator[None]:
-    """An exclusive lock around a read-modify-write of the index (released when the process dies)."""
-    folder = paths.profiles_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # no POSIX locks on this platform: best effort
-        yield
-        return
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def _read_index() -> dict[str, Any]:
-    path = _index_path()
-    try:
-        data = orjson.loads(path.read_bytes())
-        if isinstance(data, dict) and isinstance(data.get("profiles"), dict):
-            fields = ("repo_root", "created_at", "path")
-            entries = data["profiles"].values()
-            if all(isinstance(e, dict) and all(isinstance(e.get(f), str) for f in fields) for e in entries):
-                return data
-    except (OSError, ValueError):
-        pass
-    return _rebuild_index()
+    return read_index_file() or _rebuild_index()
 
 
 def _rebuild_index() -> dict[str, Any]:
@@ -106,24 +73,20 @@ def _rebuild_index() -> dict[str, Any]:
     return data
 
 
+def profile_path(name: str) -> Path:
+    """Where the profile ``name`` is stored."""
+    return _profile_path(name)
+
+
 def _index_entry(profile: Profile, path: Path) -> dict[str, Any]:
-    return {
-        "repo_root": profile.repo_root,
-        "created_at": profile.created_at,
-        "tests": len(profile.tests),
-        "path": str(path),
-    }
+    return index_entry(repo_root=profile.repo_root, created_at=profile.created_at, tests=len(profile.tests), path=path)
 
 
 def save_profile(profile: Profile) -> Path:
     """Write the profile atomically and record it in the index as the most recent one."""
     path = _profile_path(profile.name)
-    with _index_lock():
-        paths.atomic_write_bytes(path, orjson.dumps(profile.model_dump(mode="json")))
-        index = _read_index()
-        index["profiles"][profile.name] = _index_entry(profile, path)
-        index["last"] = profile.name
-        paths.atomic_write_json(_index_path(), index)
+    data = orjson.dumps(profile.model_dump(mode="json"))
+    record_saved(profile.name, path, data, _index_entry(profile, path), _rebuild_index)
     return path
 
 
@@ -162,7 +125,7 @@ def list_profiles() -> list[ProfileSummary]:
 
 def remove_profile(name: str) -> None:
     path = _profile_path(name)
-    with _index_lock():
+    with index_lock():
         index = _read_index()
         if not path.exists() and name not in index["profiles"]:
             raise UserInputError(f"no profile named {name!r}")
@@ -171,12 +134,14 @@ def remove_profile(name: str) -> None:
         if index.get("last") == name:
             rest = sorted(index["profiles"].items(), key=lambda kv: kv[1]["created_at"])
             index["last"] = rest[-1][0] if rest else None
-        paths.atomic_write_json(_index_path(), index)
+        paths.atomic_write_json(index_path(), index)
 
 
 from dvsmith.analysis.ingest import clear_parse_cache, parse_cache_info  # noqa: E402
 
 __all__ = [
+    "INDEX_NAME",
+    "LOCK_NAME",
     "ProfileSummary",
     "clear_parse_cache",
     "list_profiles",

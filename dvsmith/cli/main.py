@@ -201,20 +201,25 @@ def ingest(
                 sim_config=sim_config.resolve() if sim_config else None,
             )
         )  # fmt: skip
+    # a warm ingest (nothing parsed, nothing to warn about) leaves a stamp: the next one with the same
+    # arguments is answered before the CLI loads when nothing changed (dvsmith.cli.warm)
+    warm = stats.files_parsed == 0 and not reporter.warnings and not no_cache and sim_config is None
     if json_out:
         doc = profile.model_dump(mode="json")
         doc["stats"] = stats.model_dump(mode="json")
         render.print_json(doc)
+        if warm:
+            _record_warm(repo, name, json_out, profile, stats, None)
         return
     c = render.err_console
-    c.print(
+    head = (
         f"[bold green]ingested[/] {esc(profile.name)}: {len(profile.tests)} tests "
         f"({sum(1 for t in profile.tests if t.is_base)} base), {len(profile.sequences)} sequences, "
         f"{len(profile.covergroups)} covergroups, build={esc(profile.build.kind)}"
     )
-    c.print(
+    line = (
         f"files {stats.files_total}, parsed {stats.files_parsed}, cache hits {stats.cache_hits}, "
-        f"{stats.seconds:.3f} s; {len(profile.diagnostics)} diagnostics"
+        f"{warm_mark()} s; {len(profile.diagnostics)} diagnostics"
     )
     rows = [
         (
@@ -228,7 +233,33 @@ def ingest(
         )
         for t in profile.tests
     ]
-    c.print(render.table("Tests", ["test", "file", "line", "extends", "base", "in build", "starts"], rows))
+    output = {}
+    for key, renderable in (("head", head), ("stats", line), ("table", render.table(
+            "Tests", ["test", "file", "line", "extends", "base", "in build", "starts"], rows))):  # fmt: skip
+        with c.capture() as cap:
+            c.print(renderable)
+        output[key] = cap.get()
+    c.file.write(output["head"] + output["stats"].replace(warm_mark(), f"{stats.seconds:.3f}", 1) + output["table"])
+    c.file.flush()
+    if warm:
+        _record_warm(repo, name, json_out, profile, stats, output)
+
+
+def warm_mark() -> str:
+    from dvsmith.cli.warm import SECONDS_MARK
+
+    return SECONDS_MARK
+
+
+def _record_warm(repo: Path, name: str | None, json_out: bool, profile: Any, stats: Any,
+                 output: dict[str, str] | None) -> None:  # fmt: skip
+    from dvsmith.analysis.store import profile_path
+    from dvsmith.cli import warm
+
+    with contextlib.suppress(OSError, ValueError):  # a shortcut only: never fails the command
+        warm.record(repo=repo, name=name, json_out=json_out, profile_name=profile.name,
+                    profile_path=profile_path(profile.name), files_total=stats.files_total,
+                    cache_hits=stats.cache_hits, output=output)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- build
