@@ -59,13 +59,18 @@ def test_avip_dual_top_builds_all_valid_thanks_to_rewrites(get: Any) -> None:
     assert "--top-module" not in cmd and "-Wno-MULTITOP" in cmd  # both tops elaborated
     names = {x["name"] for x in r["rewrites"]}
     assert {"defparam_array", "interface_task_automatic", "empty_trailing_item", "remove_sim_system_tasks",
-            "bind_upward_ports"} <= names  # fmt: skip
+            "bind_upward_ports", "vif_method_write_triggers"} <= names  # fmt: skip
     for x in r["rewrites"]:
         assert x["file"] and x["line"] > 0 and x["what"]
     gym_top = (b.out / "gym" / "src" / "hdl_top" / "hdl_top.sv").read_text()
     assert "hb_mon #(.PERIOD(20)) hb_h [1]" in gym_top and "$shm_open(" not in gym_top.replace("dvsmith: $shm", "")
     drv = (b.out / "gym" / "src" / "hdl_top" / "bfm" / "drv_bfm.sv").read_text()
     assert "task automatic drive_pkt(inout pkt_s p)" in drv
+    # the BFM's task-only writes get their Verilator triggers on the endinterface line (no line moves)
+    assert "endinterface class dvsmith_vif_triggers__drv_bfm; static function void touch(virtual drv_bfm v); " \
+           "v.valid = v.valid; v.data = v.data; v.parity = v.parity; endfunction endclass" in drv
+    assert drv.count("\n") == (Path(__file__).parent.parent / "fixtures" / "g_avip_dual_top" / "src" / "hdl_top"
+                                / "bfm" / "drv_bfm.sv").read_text().count("\n")  # fmt: skip
     agent = (b.out / "gym" / "src" / "hdl_top" / "rst_agent.sv").read_text()
     assert "bind rst_mon_bfm rst_chk rst_chk_h (.clk(clk), .rst_n(rst_n));" in agent
     oracle_logs = [f.read_text(errors="replace") for f in (b.out / "logs" / "oracle").rglob("*.log")]

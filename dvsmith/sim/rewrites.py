@@ -28,6 +28,9 @@ Rewrites shipped:
 - ``mismatched_include_guard``: a file opening with `` `ifndef X`` `` `define Y`` where Y is another file's
   include guard (a copy-paste slip): Questa/Xcelium compile each file as its own unit and never notice;
   Verilator, one unit, then skips that other file → `` `define X``.
+- ``vif_method_write_triggers`` (``dvsmith.sim.vif_triggers``): the members an interface's tasks write,
+  when the tasks are called through a virtual interface, get Verilator scheduling triggers (an unused
+  class writing them through a handle, on the ``endinterface`` line).
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -94,6 +97,7 @@ class RewriteContext:
     uvm_compat: bool = False
     module_names: dict[str, set[str]] = field(default_factory=dict)  # module/interface -> names it declares
     guards: dict[str, list[str]] = field(default_factory=dict)  # include-guard macro -> files it guards
+    virtual_ifaces: set[str] = field(default_factory=set)  # interfaces named in a `virtual` type
 
 
 class FileView:
@@ -636,7 +640,7 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
             ctx.guards.setdefault(guard[0], []).append(rel)
     for rel, data in files.items():
         scopes = binds and (b"module" in data or b"interface" in data)
-        if b"struct" not in data and b"parameter" not in data and not scopes:
+        if b"struct" not in data and b"parameter" not in data and b"virtual" not in data and not scopes:
             continue
         try:
             view = FileView(data, rel)
@@ -649,6 +653,8 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
                 and not present(n.type.packed)
             ):
                 ctx.unpacked_structs.add(n.name.valueText)
+            if n.kind == SK.VirtualInterfaceType:
+                ctx.virtual_ifaces.add(n.name.valueText)
             if binds and n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
                 ctx.module_names[n.header.name.valueText] = _declared_names(n)
             if n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
@@ -662,7 +668,15 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
     return ctx
 
 
+#: rewrites kept in modules of their own; they register when imported (here, on first use)
+PLUGINS = ("dvsmith.sim.vif_triggers",)
+
+
 def enabled_rewrites(disabled: list[str] | None = None) -> list[Rewrite]:
+    import importlib
+
+    for module in PLUGINS:
+        importlib.import_module(module)
     off = set(disabled or [])
     return [cls() for name, cls in REGISTRY.items() if name not in off]
 
