@@ -684,3 +684,38 @@ def test_vif_triggers_make_a_hanging_handshake_finish(tmp_path: Path) -> None:
     run = subprocess.run([str(tmp_path / "obj_dir" / "sim")], capture_output=True, text=True, timeout=60)
     assert "before: hung" in run.stdout and "before: done" not in run.stdout, run.stdout
     assert "after: done @" in run.stdout, run.stdout
+
+
+# ------------------------------------------------------------------------------ inherited_type_params
+_INH = """class my_tx extends uvm_sequence_item; endclass
+class my_drv extends uvm_driver #(my_tx);
+  uvm_seq_item_pull_port #(REQ, RSP) port;
+  uvm_analysis_port #(RSP) rsp_port;
+  REQ req_h;
+endclass
+"""
+
+
+def test_inherited_req_rsp_as_parameter_values_become_the_types() -> None:
+    new, records = _rewrite(_INH)
+    assert "uvm_seq_item_pull_port #(my_tx, my_tx) port;" in new and "uvm_analysis_port #(my_tx) rsp_port;" in new
+    assert "  REQ req_h;" in new  # a plain use of the inherited type is left as it is
+    assert [r.line for r in records] == [3, 3, 4] and {r.name for r in records} == {"inherited_type_params"}
+    two = _rewrite(_INH.replace("uvm_driver #(my_tx)", "uvm_driver #(my_tx, pkg::my_rsp)"))[0]
+    assert "uvm_seq_item_pull_port #(my_tx, pkg::my_rsp) port;" in two
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("uvm_driver #(my_tx)", "my_base #(my_tx)"),  # not a UVM class with REQ/RSP
+        ("uvm_driver #(my_tx)", "uvm_driver #(my_tx#(8))"),  # not a plain type name
+        ("  REQ req_h;", "  typedef int RSP;"),  # the class has an RSP of its own
+    ],
+    ids=["other-base", "parameterized-type", "own-typedef"],
+)
+def test_inherited_params_left_alone(change: tuple[str, str]) -> None:
+    text = _INH.replace(*change)
+    assert text != _INH
+    new, records = _rewrite(text)
+    assert new == text and records == []

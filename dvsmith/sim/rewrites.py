@@ -31,6 +31,8 @@ Rewrites shipped:
 - ``vif_method_write_triggers`` (``dvsmith.sim.vif_triggers``): the members an interface's tasks write,
   when the tasks are called through a virtual interface, get Verilator scheduling triggers (an unused
   class writing them through a handle, on the ``endinterface`` line).
+- ``inherited_type_params`` (``dvsmith.sim.inherited_params``): ``REQ``/``RSP`` inherited from
+  ``uvm_driver #(T)`` (and the sequencer/sequence classes) used as another class's parameter value → ``T``.
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -669,7 +671,7 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
 
 
 #: rewrites kept in modules of their own; they register when imported (here, on first use)
-PLUGINS = ("dvsmith.sim.vif_triggers",)
+PLUGINS = ("dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params")
 
 
 def enabled_rewrites(disabled: list[str] | None = None) -> list[Rewrite]:
