@@ -122,3 +122,21 @@ def test_a_new_commit_or_a_modified_tracked_file_is_seen(repo: Path, tmp_path: P
     proc = dvsmith("ingest", str(repo), "--json", env=env)
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     assert json.loads(proc.stdout)["git"]["commit"] == head
+
+
+def test_a_stamp_naming_another_file_is_not_followed(repo: Path, tmp_path: Path) -> None:
+    """The stamp is our own cache file, but what it names is still checked: the shortcut only ever writes
+    the profile's own file in the store."""
+    env = {"DVSMITH_HOME": str(tmp_path / "home")}
+    for _ in range(2):
+        assert dvsmith("ingest", str(repo), "--json", env=env).returncode == 0
+    (stamp,) = (tmp_path / "home" / "cache" / "warm").glob("ingest-*.json")
+    victim = tmp_path / "victim.json"
+    victim.write_bytes((tmp_path / "home" / "data" / "profiles" / "repo.json").read_bytes())
+    doc = json.loads(stamp.read_text())
+    st = victim.stat()
+    doc["profile_path"], doc["profile_stat"] = str(victim), [st.st_size, st.st_mtime_ns]
+    stamp.write_text(json.dumps(doc))
+    before = victim.read_bytes()
+    assert _probe(env, "ingest", str(repo), "--json")["code"] is None
+    assert victim.read_bytes() == before

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import orjson
 
 from dvsmith import paths
 
+#: what a profile name may be (what ingest makes of a folder's name): never hidden, no folders
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 INDEX_NAME = ".index.json"
 LOCK_NAME = ".index.lock"
 

@@ -7,7 +7,6 @@ rebuilt from its repo.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from dvsmith import paths
 from dvsmith.analysis.index import (
     INDEX_NAME,
     LOCK_NAME,
+    PROFILE_NAME,
     index_entry,
     index_lock,
     index_path,
@@ -37,7 +37,7 @@ class ProfileSummary(BaseModel):
     path: str
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # what ingest makes of a name: never hidden, no folders
+_NAME = PROFILE_NAME
 
 
 def _profile_path(name: str) -> Path:

@@ -175,6 +175,8 @@ def _replay(repo_arg: str, name: str | None, json_out: bool, *, started: float) 
     if stamp["repo"] != str(repo) or stamp["name"] != name or stamp["render"] != render_key(json_out):
         return None
     profile_path = Path(stamp["profile_path"])
+    if profile_path != _profile_file(stamp["profile"]):
+        return None  # the stamp names a file that is not the profile's own place: not ours to write
     if _stat(profile_path) != stamp["profile_stat"] or stamp["listing"] != listing_key(repo):
         return None
     if stamp["code"] != code_key() or stamp["git"] != git_info(repo):
@@ -202,6 +204,15 @@ def _replay(repo_arg: str, name: str | None, json_out: bool, *, started: float) 
     return 0
 
 
+def _profile_file(name: object) -> Path | None:
+    """Where the store keeps the profile ``name`` (None for a name the store would refuse)."""
+    from dvsmith.analysis.index import PROFILE_NAME
+
+    if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name):
+        return None
+    return paths.confine(paths.profiles_dir(), f"{name}.json")
+
+
 def _rebuild_index() -> dict[str, Any]:
     from dvsmith.analysis.store import _rebuild_index as rebuild
 
@@ -211,7 +222,11 @@ def _rebuild_index() -> dict[str, Any]:
 def main() -> None:
     """The ``dvsmith`` command: the shortcut first, else the CLI."""
     started = time.perf_counter()
-    code = replay(sys.argv[1:], started)
+    try:
+        code = replay(sys.argv[1:], started)
+    except KeyboardInterrupt:  # Ctrl-C within the shortcut: the CLI's one line and exit code
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
     if code is not None:
         sys.exit(code)
     from dvsmith.cli.main import app
