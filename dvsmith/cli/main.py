@@ -192,7 +192,13 @@ def ingest(
 ) -> None:
     """Analyse a repository with pyslang and store its profile (no AI, no simulator)."""
     from dvsmith.analysis.ingest import ingest as core_ingest
+    from dvsmith.cli import warm
 
+    eligible = not no_cache and sim_config is None  # what the warm shortcut may answer next time
+    listing: str | None = None
+    if eligible:
+        with contextlib.suppress(OSError, ValueError):  # a missing repo: the core says so below
+            listing = warm.listing_key(repo.expanduser().resolve())  # before the ingest walks it
     reporter = render.ProgressReporter(quiet=json_out)
     with reporter:
         profile, stats = _guard(
@@ -203,13 +209,13 @@ def ingest(
         )  # fmt: skip
     # a warm ingest (nothing parsed, nothing to warn about) leaves a stamp: the next one with the same
     # arguments is answered before the CLI loads when nothing changed (dvsmith.cli.warm)
-    warm = stats.files_parsed == 0 and not reporter.warnings and not no_cache and sim_config is None
+    record = listing is not None and stats.files_parsed == 0 and not reporter.warnings
     if json_out:
         doc = profile.model_dump(mode="json")
         doc["stats"] = stats.model_dump(mode="json")
         render.print_json(doc)
-        if warm:
-            _record_warm(repo, name, json_out, profile, stats, None)
+        if record:
+            _record_warm(repo, name, json_out, profile, stats, None, listing)
         return
     c = render.err_console
     head = (
@@ -219,7 +225,7 @@ def ingest(
     )
     line = (
         f"files {stats.files_total}, parsed {stats.files_parsed}, cache hits {stats.cache_hits}, "
-        f"{warm_mark()} s; {len(profile.diagnostics)} diagnostics"
+        f"{warm.SECONDS_MARK} s; {len(profile.diagnostics)} diagnostics"
     )
     rows = [
         (
@@ -239,27 +245,25 @@ def ingest(
         with c.capture() as cap:
             c.print(renderable)
         output[key] = cap.get()
-    c.file.write(output["head"] + output["stats"].replace(warm_mark(), f"{stats.seconds:.3f}", 1) + output["table"])
+    stats_line = output["stats"].replace(warm.SECONDS_MARK, f"{stats.seconds:.3f}", 1)
+    c.file.write(output["head"] + stats_line + output["table"])
     c.file.flush()
-    if warm:
-        _record_warm(repo, name, json_out, profile, stats, output)
-
-
-def warm_mark() -> str:
-    from dvsmith.cli.warm import SECONDS_MARK
-
-    return SECONDS_MARK
+    if record:
+        _record_warm(repo, name, json_out, profile, stats, output, listing)
 
 
 def _record_warm(repo: Path, name: str | None, json_out: bool, profile: Any, stats: Any,
-                 output: dict[str, str] | None) -> None:  # fmt: skip
+                 output: dict[str, str] | None, listing: str | None) -> None:  # fmt: skip
     from dvsmith.analysis.store import profile_path
     from dvsmith.cli import warm
 
+    if listing is None:
+        return
+    git = profile.git.model_dump(mode="json") if profile.git is not None else None
     with contextlib.suppress(OSError, ValueError):  # a shortcut only: never fails the command
         warm.record(repo=repo, name=name, json_out=json_out, profile_name=profile.name,
                     profile_path=profile_path(profile.name), files_total=stats.files_total,
-                    cache_hits=stats.cache_hits, output=output)  # fmt: skip
+                    cache_hits=stats.cache_hits, output=output, listing=listing, git=git)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- build

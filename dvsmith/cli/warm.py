@@ -128,18 +128,21 @@ def record(
     files_total: int,
     cache_hits: int,
     output: dict[str, str] | None,
+    listing: str,
+    git: dict[str, Any] | None,
 ) -> None:
-    """Record the stamp of a warm ingest that just finished (see the module's docstring)."""
-    from dvsmith.analysis.gitinfo import git_info
-
+    """Record the stamp of a warm ingest that just finished (see the module's docstring). ``listing`` is
+    ``listing_key`` taken *before* that ingest walked the repo and ``git`` the git state its profile
+    holds: a file or commit that changed while it ran then makes the next run the normal command,
+    never a replay of a profile older than the stamp."""
     repo = repo.expanduser().resolve()
     stamp = {
         "code": code_key(),
         "repo": str(repo),
         "name": name,
         "render": render_key(json_out),
-        "listing": listing_key(repo),
-        "git": git_info(repo),
+        "listing": listing,
+        "git": git,
         "profile": profile_name,
         "profile_path": str(profile_path),
         "profile_stat": _stat(profile_path),
