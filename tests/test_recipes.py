@@ -149,6 +149,12 @@ def test_uvm_flavour_from_tokens_not_comments() -> None:
     assert flavour_of(uses) == "1.2" and needs_compat(uses)
     assert flavour_of(scan_text("`uvm_sequence_utils(s, q)\n", "s.sv")) == "1.1"
     assert flavour_of(scan_text("`uvm_do(req)\n", "s.sv")) == "2017"
+    # UVM 1.1's global factory; a testbench's own `uvm_factory factory = ...` and obj.factory are not it
+    old = scan_text("function void f();\n  factory.print();\nendfunction\n", "f.sv")
+    assert [(u.api, u.line) for u in old] == [("factory", 2)] and flavour_of(old) == "1.1" and needs_compat(old)
+    own = "uvm_factory factory = uvm_factory::get();\nx = cfg.factory;\nfactory.print();\n"
+    assert [(u.api, u.line) for u in scan_text(own, "g.sv")] == [("factory", 3)]
+    assert scan_text("uvm_factory factory = uvm_factory::get();\n", "h.sv") == []
 
 
 def test_warm_ingest_takes_uvm_uses_from_the_parse_cache(tmp_path: Path) -> None:
@@ -177,7 +183,7 @@ def test_warm_ingest_takes_uvm_uses_from_the_parse_cache(tmp_path: Path) -> None
     cold, warm = runs
     assert cold["parsed"] > 0 and cold["pyslang"] and cold["uses"]
     assert warm["parsed"] == 0 and not warm["pyslang"]
-    assert warm["uses"] == cold["uses"] and warm["flavours"] == cold["flavours"] == ["1.2"] * len(cold["flavours"])
+    assert warm["uses"] == cold["uses"] and warm["flavours"] == cold["flavours"] == ["1.1"] * len(cold["flavours"])
 
 
 def test_compat_package_uses_only_what_uvm_2017_has() -> None:
@@ -471,6 +477,12 @@ def test_diagnosis_one_line_per_cause() -> None:
 def test_diagnosis_internal_and_cxx_errors() -> None:
     log = "%Error: Internal Error: t.sv:3:1: ../V3Coverage.cpp:120: fsm\n"
     assert diagnose(log).causes[0].kind == "verilator_internal"
+    log = ("%Error: Internal Error: /tmp/b/fcov_tree/tb/item.sv:74:23: /project/src/src/V3Randomize.cpp:2128: "
+           "Unexpected expression type in solve...before lhs\n")
+    c = diagnose(log, roots=["/tmp/b/fcov_tree"]).causes[0]
+    assert (c.file, c.line) == ("tb/item.sv", 74)
+    assert c.message == ("Verilator internal error at tb/item.sv:74: Unexpected expression type in solve...before "
+                         "lhs (V3Randomize.cpp:2128)")
     log = "obj_dir/Vtop___024root__DepSet.cpp:88:5: error: 'x' was not declared in this scope\nmake: *** [x] Error 1\n"
     d = diagnose(log)
     assert [c.kind for c in d.causes] == ["verilator_internal"]
@@ -719,3 +731,58 @@ def test_inherited_params_left_alone(change: tuple[str, str]) -> None:
     assert text != _INH
     new, records = _rewrite(text)
     assert new == text and records == []
+
+
+CLASS_CODE = """`define REG(T) typedef int T``_id;
+class mem extends base;
+  `REG(mem)
+  static local bit [7:0] mem [int unsigned];
+  other o;
+  function new(string name = "mem"); super.new(name); endfunction
+  static function void put(int unsigned a, bit [7:0] d); mem[a] = d; this.mem[a] = d; o.mem = 1; endfunction
+  static function bit has(int unsigned a); return mem.exists(a); endfunction
+  extern static function int count();
+endclass
+function int mem::count(); $display("%p", mem); return mem.num(); endfunction
+class open_mem;
+  bit [7:0] open_mem [4];
+endclass
+"""
+
+
+def test_class_member_name_clash_renames_a_local_property_and_its_uses() -> None:
+    new, records = _rewrite(CLASS_CODE)
+    assert {r.name for r in records} == {"class_member_name_clash"}
+    assert "static local bit [7:0] m_mem [int unsigned];" in new
+    assert "m_mem[a] = d; this.m_mem[a] = d; o.mem = 1;" in new  # another object's member is left alone
+    assert "return m_mem.exists(a);" in new and '$display("%p", m_mem); return m_mem.num();' in new
+    assert "`REG(mem)" in new and "class mem extends base;" in new and "function int mem::count()" in new
+    assert 'string name = "mem"' in new
+    assert "bit [7:0] open_mem [4];" in new  # not local: another file may name it, so never renamed
+    assert records[0].line == 4 and "m_mem" in records[0].what
+
+
+def test_solve_before_size_keeps_the_array() -> None:
+    text = ("class c;\n  rand byte p[]; rand int e, f;\n"
+            "  constraint o { solve p.size before e; solve p.size(), f before e; solve e before f; }\nendclass\n")
+    new, records = _rewrite(text)
+    assert "solve p before e; solve p, f before e; solve e before f;" in new
+    assert [r.name for r in records] == ["solve_before_size"] * 2 and records[0].line == 3
+
+
+def test_queue_part_select_only_on_queues_with_pure_indexes() -> None:
+    text = ("class c;\n  bit q[$]; bit [7:0] v; bit both[$];\n"
+            "  function void f(int i);\n    bit [3:0] t; bit both;\n"
+            "    t = {>>{q[i +: 4]}}; t = {>>{q[i*2 -: W]}}; t = v[i +: 4]; t = {>>{q[g() +: 4]}};\n"
+            "    t = {>>{both[i +: 4]}};\n  endfunction\nendclass\n")
+    new, records = _rewrite(text)
+    assert "q[i : (i)+(4)-1]" in new and "q[(i*2)-(W)+1 : i*2]" in new
+    assert "v[i +: 4]" in new and "q[g() +: 4]" in new and "both[i +: 4]" in new
+    assert [r.name for r in records] == ["queue_part_select"] * 2 and {r.line for r in records} == {5}
+
+
+def test_empty_queue_in_pattern_only_inside_a_pattern() -> None:
+    text = "module m;\n  initial begin\n    s = '{default:'0, pkt: {}, f: 1}; a = '{1, {}}; q = {};\n  end\nendmodule\n"
+    new, records = _rewrite(text)
+    assert "s = '{default:'0, pkt: '{}, f: 1}; a = '{1, '{}}; q = {};" in new
+    assert [r.name for r in records] == ["empty_queue_in_pattern"] * 2

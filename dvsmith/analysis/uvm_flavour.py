@@ -8,7 +8,8 @@ evaluated, so a 1.x use in a disabled branch still counts: the compile then mere
   `` `uvm_do_on``, `` `uvm_do_on_with``, `` `uvm_create_on``, `` `uvm_send_pri``, `` `uvm_rand_send_with``,
   ``uvm_top``, ...;
 - dropped from 2017 altogether: the global ``uvm_test_done`` objection (and ``set_drain_time`` on it),
-  ``set_global_timeout``, ``set_global_stop_timeout``: dvsmith's compatibility package
+  ``set_global_timeout``, ``set_global_stop_timeout``, and UVM 1.1's global ``factory`` (not a
+  ``uvm_factory factory = ...`` declaration of the testbench's own): dvsmith's compatibility package
   (``dvsmith/sim/data/dvsmith_uvm_compat_pkg.sv``) supplies them;
 - UVM 1.1 only (`` `uvm_sequence_utils``, `` `uvm_sequencer_utils``, ``global_stop_request``, ...): no
   2017 equivalent; reported, and the diagnosis names them when the compile fails.
@@ -25,6 +26,7 @@ CONSTRUCTS: dict[str, tuple[str, bool, bool]] = {
     "uvm_test_done": ("1.2", True, True),
     "set_global_timeout": ("1.2", True, True),
     "set_global_stop_timeout": ("1.2", True, True),
+    "factory": ("1.1", True, True),
     "uvm_top": ("1.2", False, False),
     "`uvm_do_with": ("1.2", False, False),
     "`uvm_do_on": ("1.2", False, False),
@@ -66,6 +68,7 @@ def scan_text(text: str, rel: str) -> list[UvmUse]:
     out: list[UvmUse] = []
     seen: set[tuple[str, int]] = set()
     prev: object = None
+    prev_text = ""
     while True:
         tok = lexer.lex()
         kind = tok.kind
@@ -76,7 +79,10 @@ def scan_text(text: str, rel: str) -> list[UvmUse]:
             name = tok.rawText
         elif kind == TokenKind.Identifier and prev != TokenKind.Dot:  # obj.stop_request() of a user class
             name = tok.valueText
+            if name == "factory" and prev_text == "uvm_factory":  # the testbench declares its own
+                name = None
         prev = kind
+        prev_text = tok.valueText if kind == TokenKind.Identifier else ""
         if name is None or name not in CONSTRUCTS:
             continue
         line = sm.getLineNumber(tok.location)

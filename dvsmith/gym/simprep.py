@@ -81,6 +81,6 @@ def uvm_compat_notes(profile: Profile) -> list[str]:
         apis = sorted({x.api for x in u.uvm_uses})
         line = f"{u.name}: UVM {u.uvm_flavour} code ({', '.join(apis[:6])}): +define+UVM_ENABLE_DEPRECATED_API"
         if needs_compat(u.uvm_uses):
-            line += " and dvsmith_uvm_compat_pkg (uvm_test_done, set_global_timeout) compiled after uvm_pkg"
+            line += " and dvsmith_uvm_compat_pkg (uvm_test_done, set_global_timeout, factory) compiled after uvm_pkg"
         out.append(line)
     return out

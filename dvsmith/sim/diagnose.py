@@ -31,6 +31,10 @@ _VL_ERR = re.compile(
 _INCLUDE = re.compile(r"Cannot find include file: ['\"]?(?P<inc>[^'\"\s]+)['\"]?")
 _NAME = re.compile(r"['\"]`?(?P<name>`?[A-Za-z_][A-Za-z0-9_$]*)['\"]")
 _EXCERPT = re.compile(r"^\s+\d+ \| (?P<src>.*)$")  # the source line Verilator prints under an error
+_INTERNAL = re.compile(  # "Internal Error: <file>:<line>:<col>: /.../V3X.cpp:<n>: <what>"
+    r"^Internal Error: (?P<file>[^:\s][^:]*):(?P<line>\d+):(?:\d+:)?\s*"
+    r"(?:(?P<src>\S+\.cpp):(?P<n>\d+):\s*)?(?P<what>.*)$"
+)
 _CXX_ERR = re.compile(r"^(?P<file>\S+\.(?:cpp|h)):(?P<line>\d+):\d+: (?:fatal )?error: (?P<msg>.*)$")
 _OTHER = (re.compile(r"^make(\[\d+\])?: \*\*\* "), re.compile(r"^/usr/bin/ld: "), re.compile(r"collect2: error"))
 ORDER = ("missing_include", "uvm_1x_api", "unsupported", "verilator_internal", "testbench_error", "toolchain")
@@ -132,6 +136,12 @@ def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[s
                     rel, line)  # fmt: skip
                 continue
             if "Internal Error" in msg or code == "INTERNAL":
+                ie = _INTERNAL.match(msg)
+                if ie:  # the source position is inside the message: name it repo-relative
+                    rel, line = _rel(ie.group("file"), roots), int(ie.group("line"))
+                    where = f"{rel}:{line}"
+                    src = f" ({posixpath.basename(ie.group('src'))}:{ie.group('n')})" if ie.group("src") else ""
+                    msg = ie.group("what").strip() + src
                 add("verilator_internal", f"Verilator internal error at {where}: {msg[:160]}", rel, line)
                 continue
             if code == "UNSUPPORTED" or msg.startswith("Unsupported"):

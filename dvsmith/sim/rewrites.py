@@ -33,6 +33,10 @@ Rewrites shipped:
   class writing them through a handle, on the ``endinterface`` line).
 - ``inherited_type_params`` (``dvsmith.sim.inherited_params``): ``REQ``/``RSP`` inherited from
   ``uvm_driver #(T)`` (and the sequencer/sequence classes) used as another class's parameter value → ``T``.
+- ``class_member_name_clash``, ``solve_before_size``, ``queue_part_select``, ``empty_queue_in_pattern``
+  (``dvsmith.sim.class_rewrites``): a ``local`` property named like its class → ``m_<name>``;
+  ``solve a.size before b`` → ``solve a before b``; ``q[i +: W]`` on a queue → ``q[i : (i)+(W)-1]``; an empty
+  queue ``{}`` in an assignment pattern → ``'{}``.
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -671,7 +675,7 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
 
 
 #: rewrites kept in modules of their own; they register when imported (here, on first use)
-PLUGINS = ("dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params")
+PLUGINS = ("dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params", "dvsmith.sim.class_rewrites")
 
 
 def enabled_rewrites(disabled: list[str] | None = None) -> list[Rewrite]:

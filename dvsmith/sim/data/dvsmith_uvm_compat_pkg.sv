@@ -2,7 +2,8 @@
 // +define+UVM_ENABLE_DEPRECATED_API. It supplies what 2017 dropped altogether and a 1.2 testbench
 // still uses: the global `uvm_test_done` objection (2017 keeps the class uvm_test_done_objection, and
 // with the deprecated API the run phase's objection is uvm_test_done_objection::get(), exactly as in
-// 1.2) and set_global_timeout/set_global_stop_timeout. dvsmith compiles this file right after
+// 1.2), set_global_timeout/set_global_stop_timeout, and UVM 1.1's global `factory` (1.2 and 2017 have
+// only uvm_factory::get(); a proxy forwards to it). dvsmith compiles this file right after
 // uvm_pkg.sv and adds `import dvsmith_uvm_compat_pkg::*;` after the testbench's `import uvm_pkg::*;`.
 package dvsmith_uvm_compat_pkg;
   import uvm_pkg::*;
@@ -42,6 +43,94 @@ package dvsmith_uvm_compat_pkg;
   endclass
 
   dvsmith_test_done_proxy uvm_test_done = new();
+
+  // UVM 1.1's global factory: every uvm_factory method a testbench calls, forwarded to uvm_factory::get()
+  class dvsmith_factory_proxy;
+    function uvm_factory get();
+      return uvm_factory::get();
+    endfunction
+
+    function void register(uvm_object_wrapper obj);
+      get().register(obj);
+    endfunction
+
+    function void set_inst_override_by_type(uvm_object_wrapper original_type, uvm_object_wrapper override_type,
+                                            string full_inst_path);
+      get().set_inst_override_by_type(original_type, override_type, full_inst_path);
+    endfunction
+
+    function void set_inst_override_by_name(string original_type_name, string override_type_name,
+                                            string full_inst_path);
+      get().set_inst_override_by_name(original_type_name, override_type_name, full_inst_path);
+    endfunction
+
+    function void set_type_override_by_type(uvm_object_wrapper original_type, uvm_object_wrapper override_type,
+                                            bit replace = 1);
+      get().set_type_override_by_type(original_type, override_type, replace);
+    endfunction
+
+    function void set_type_override_by_name(string original_type_name, string override_type_name,
+                                            bit replace = 1);
+      get().set_type_override_by_name(original_type_name, override_type_name, replace);
+    endfunction
+
+    function uvm_object create_object_by_type(uvm_object_wrapper requested_type, string parent_inst_path = "",
+                                              string name = "");
+      return get().create_object_by_type(requested_type, parent_inst_path, name);
+    endfunction
+
+    function uvm_component create_component_by_type(uvm_object_wrapper requested_type,
+                                                    string parent_inst_path = "", string name,
+                                                    uvm_component parent);
+      return get().create_component_by_type(requested_type, parent_inst_path, name, parent);
+    endfunction
+
+    function uvm_object create_object_by_name(string requested_type_name, string parent_inst_path = "",
+                                              string name = "");
+      return get().create_object_by_name(requested_type_name, parent_inst_path, name);
+    endfunction
+
+    function uvm_component create_component_by_name(string requested_type_name, string parent_inst_path = "",
+                                                    string name, uvm_component parent);
+      return get().create_component_by_name(requested_type_name, parent_inst_path, name, parent);
+    endfunction
+
+    function void debug_create_by_type(uvm_object_wrapper requested_type, string parent_inst_path = "",
+                                       string name = "");
+      get().debug_create_by_type(requested_type, parent_inst_path, name);
+    endfunction
+
+    function void debug_create_by_name(string requested_type_name, string parent_inst_path = "",
+                                       string name = "");
+      get().debug_create_by_name(requested_type_name, parent_inst_path, name);
+    endfunction
+
+    function uvm_object_wrapper find_override_by_type(uvm_object_wrapper requested_type, string full_inst_path);
+      return get().find_override_by_type(requested_type, full_inst_path);
+    endfunction
+
+    function uvm_object_wrapper find_override_by_name(string requested_type_name, string full_inst_path);
+      return get().find_override_by_name(requested_type_name, full_inst_path);
+    endfunction
+
+    function uvm_object_wrapper find_wrapper_by_name(string type_name);
+      return get().find_wrapper_by_name(type_name);
+    endfunction
+
+    function bit is_type_name_registered(string type_name);
+      return get().is_type_name_registered(type_name);
+    endfunction
+
+    function bit is_type_registered(uvm_object_wrapper obj);
+      return get().is_type_registered(obj);
+    endfunction
+
+    function void print(int all_types = 1);
+      get().print(all_types);
+    endfunction
+  endclass
+
+  dvsmith_factory_proxy factory = new();
 
   function automatic void set_global_timeout(time timeout, bit overridable = 1);
     uvm_root top = uvm_root::get();

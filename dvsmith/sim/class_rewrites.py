@@ -1,0 +1,215 @@
+"""Rewrites of testbench class code that Questa/Xcelium accept and Verilator 5.048/5.049 rejects.
+
+Seen together in ethmac_uvm_ITI_GP (a Questa bench), each reproduced by a fixture of ours:
+
+- ``class_member_name_clash``: ``class dma_mem; static local bit [31:0] dma_mem [int unsigned]; ...``: a
+  property named like its class. Verilator resolves the class's own name (in `` `uvm_object_utils(dma_mem)``,
+  in ``dma_mem::read``) to the property and stops. The property is renamed (``m_dma_mem``) with every use
+  of it inside the class and in its out-of-block method bodies. Only ``local`` properties: nothing outside
+  the class can name them, so the rename is complete by construction.
+- ``solve_before_size``: ``solve payload.size before err_pos;`` stops Verilator with an internal error
+  ("Unexpected expression type in solve...before lhs") → ``solve payload before err_pos;``. A solve-before
+  order only shapes the distribution of the solutions, never which values are legal.
+- ``queue_part_select``: ``q[i +: W]`` on a queue (legal: an indexed slice of an unpacked array) is
+  unsupported → the plain slice ``q[i : (i)+(W)-1]`` (``-:`` → ``q[(i)-(W)+1 : i]``). Only for names the
+  file declares as queues and nowhere as anything else, and only when ``i`` has no side effect (it is
+  written twice).
+- ``empty_queue_in_pattern``: an empty queue ``{}`` as a value in an assignment pattern
+  (``'{default:'0, pkt: {}}``) is unsupported there → ``'{}``, which Verilator accepts with the same
+  meaning (dropping the item instead would leave ``default:'0`` to a queue member: invalid C++).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyslang.parsing import TokenKind
+
+from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, elements, nodes, tokens
+
+_NAME_NODES = (SK.IdentifierName, SK.IdentifierSelectName)
+#: expression nodes that may be written twice (no call, no assignment, no increment)
+_PURE_KINDS = frozenset({
+    SK.IdentifierName, SK.IdentifierSelectName, SK.ScopedName, SK.IntegerLiteralExpression,
+    SK.IntegerVectorExpression, SK.UnbasedUnsizedLiteralExpression, SK.ParenthesizedExpression,
+    SK.AddExpression, SK.SubtractExpression, SK.MultiplyExpression, SK.DivideExpression, SK.ModExpression,
+    SK.UnaryMinusExpression, SK.UnaryPlusExpression, SK.ElementSelect, SK.BitSelect, SK.ThisHandle,
+    SK.LogicalShiftLeftExpression, SK.LogicalShiftRightExpression,
+    SK.ArithmeticShiftLeftExpression, SK.ArithmeticShiftRightExpression,
+    SK.MemberAccessExpression, SK.ElementSelectExpression,
+})  # fmt: skip
+
+
+def _pure(expr: Any) -> bool:
+    return all(n.kind in _PURE_KINDS for n in nodes(expr))
+
+
+# ------------------------------------------------------------------------------- class_member_name_clash
+def _is_member_use(n: Any) -> bool:
+    """An identifier node in an expression position (not a type, not the left of ``::``, not ``x.name``
+    of another object): only such nodes name the property."""
+    p = n.parent
+    if p is None or p.kind in (SK.NamedType, SK.ClassName, SK.FunctionPrototype):
+        return False
+    if p.kind == SK.ScopedName:
+        if p.separator.kind == TokenKind.DoubleColon:
+            return False
+        if p.right is n:  # a.name: only this.name is ours
+            return p.left.kind == SK.ThisHandle
+    return True
+
+
+class ClassMemberNameClash(Rewrite):
+    name = "class_member_name_clash"
+    summary = "a local class property named like its class -> renamed m_<name> with its uses"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "local" in text and "class" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        root = view.tree.root
+        for cls in nodes(root):
+            if cls.kind != SK.ClassDeclaration:
+                continue
+            cname = cls.name.valueText
+            clash = None
+            for item in cls.items:
+                if item.kind != SK.ClassPropertyDeclaration or item.declaration.kind != SK.DataDeclaration:
+                    continue
+                if not any(q.kind == TokenKind.LocalKeyword for q in item.qualifiers):
+                    continue
+                for d in elements(item.declaration.declarators):
+                    if d.name.valueText == cname and view.start(d.name) is not None:
+                        clash = d
+            if clash is None:
+                continue
+            used = {t.valueText for t in tokens(root) if t.kind == TokenKind.Identifier}
+            new = next(c for c in (f"m_{cname}", f"{cname}_m", f"{cname}__dvsmith") if c not in used)
+            at = view.start(clash.name)
+            assert at is not None
+            out.append(Edit(at, at + len(cname), new, view.line(at),
+                            f"property {cname} of class {cname} -> {new} (Verilator reads the class's own name "
+                            f"as the property)"))  # fmt: skip
+            bodies = [cls] + [
+                f for f in nodes(root)
+                if f.kind in (SK.FunctionDeclaration, SK.TaskDeclaration) and f.parent is not None
+                and f.parent.kind != SK.ClassMethodDeclaration and f.prototype.name.kind == SK.ScopedName
+                and f.prototype.name.separator.kind == TokenKind.DoubleColon
+                and str(f.prototype.name.left).strip() == cname
+            ]  # fmt: skip
+            for body in bodies:
+                for n in nodes(body):
+                    if n.kind not in _NAME_NODES or n.identifier.valueText != cname or not _is_member_use(n):
+                        continue
+                    s = view.start(n.identifier)
+                    if s is None or s == at:
+                        continue
+                    out.append(Edit(s, s + len(cname), new, view.line(s), f"use of property {cname} -> {new}"))
+        return out
+
+
+# ------------------------------------------------------------------------------------- solve_before_size
+class SolveBeforeSize(Rewrite):
+    name = "solve_before_size"
+    summary = "solve a.size before b -> solve a before b (Verilator internal error on .size there)"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "solve" in text and "size" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.SolveBeforeConstraint:
+                continue
+            for item in [*elements(n.beforeExpr), *elements(n.afterExpr)]:
+                name = item.left if item.kind == SK.InvocationExpression else item
+                if item.kind == SK.InvocationExpression and item.arguments is not None and list(
+                    elements(item.arguments.parameters)
+                ):
+                    continue
+                if (name.kind != SK.ScopedName or name.separator.kind != TokenKind.Dot
+                        or str(name.right).strip() != "size"):  # fmt: skip
+                    continue
+                s, e, keep = view.start(item), view.end(item), view.src(name.left)
+                if s is None or e is None:
+                    continue
+                out.append(Edit(s, e, keep, view.line(s),
+                                f"solve-before on {view.src(item)} -> on {keep} (the array, size included; "
+                                f"the order only shapes the distribution)"))  # fmt: skip
+        return out
+
+
+# ------------------------------------------------------------------------------------- queue_part_select
+def _queue_names(root: Any) -> set[str]:
+    """Names declared in the file as queues, and nowhere in it as anything else."""
+    queues: set[str] = set()
+    other: set[str] = set()
+    for d in nodes(root):
+        if d.kind != SK.Declarator:
+            continue
+        is_q = any(
+            dim.kind == SK.VariableDimension and dim.specifier is not None
+            and dim.specifier.kind == SK.QueueDimensionSpecifier
+            for dim in d.dimensions
+        )  # fmt: skip
+        (queues if is_q else other).add(d.name.valueText)
+    return queues - other
+
+
+class QueuePartSelect(Rewrite):
+    name = "queue_part_select"
+    summary = "q[i +: W] on a queue -> q[i : (i)+(W)-1]"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "[$]" in text and ("+:" in text or "-:" in text)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        root = view.tree.root
+        queues = _queue_names(root)
+        if not queues:
+            return out
+        for n in nodes(root):
+            if n.kind != SK.IdentifierSelectName or n.identifier.valueText not in queues:
+                continue
+            sels = list(n.selectors)
+            if len(sels) != 1 or sels[0].selector is None:
+                continue
+            sel = sels[0].selector
+            if sel.kind not in (SK.AscendingRangeSelect, SK.DescendingRangeSelect) or not _pure(sel.left):
+                continue
+            s, e = view.start(sel), view.end(sel)
+            if s is None or e is None:
+                continue
+            i, w = view.src(sel.left), view.src(sel.right)
+            text = f"{i} : ({i})+({w})-1" if sel.kind == SK.AscendingRangeSelect else f"({i})-({w})+1 : {i}"
+            out.append(Edit(s, e, text, view.line(s),
+                            f"{view.src(n)} on queue {n.identifier.valueText} -> "
+                            f"{n.identifier.valueText}[{text}]"))  # fmt: skip
+        return out
+
+
+# -------------------------------------------------------------------------------- empty_queue_in_pattern
+class EmptyQueueInPattern(Rewrite):
+    name = "empty_queue_in_pattern"
+    summary = "'{..., member: {}} -> '{..., member: '{}}"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "'{" in text and "{}" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.EmptyQueueExpression or n.parent is None:
+                continue
+            in_pattern = n.parent.kind == SK.AssignmentPatternItem or (
+                n.parent.kind == SK.SimpleAssignmentPattern
+            )
+            if not in_pattern:
+                continue
+            s = view.start(n)
+            if s is None:
+                continue
+            out.append(Edit(s, s, "'", view.line(s), "empty queue {} in an assignment pattern -> '{}"))
+        return out
