@@ -786,3 +786,14 @@ def test_empty_queue_in_pattern_only_inside_a_pattern() -> None:
     new, records = _rewrite(text)
     assert "s = '{default:'0, pkt: '{}, f: 1}; a = '{1, '{}}; q = {};" in new
     assert [r.name for r in records] == ["empty_queue_in_pattern"] * 2
+
+
+def test_z_compare_in_assertion_only_inside_assertions() -> None:
+    text = ("interface w(input clk);\n  logic [3:0] r; logic a;\n"
+            "  p1: assert property(@(posedge clk) (|r !== 1'bz && a !== 1'bx && a === 'z && a !== 2'b0z));\n"
+            "  initial x = (a !== 1'bz);\nendinterface\n")
+    new, records = _rewrite(text)
+    assert ("(1'b1 /* dvsmith: |r !== 1'bz */ && a !== 1'bx && 1'b0 /* dvsmith: a === 'z */ && a !== 2'b0z)"
+            in new)  # fmt: skip
+    assert "initial x = (a !== 1'bz);" in new  # outside an assertion Verilator handles it
+    assert [r.name for r in records] == ["z_compare_in_assertion"] * 2 and {r.line for r in records} == {3}

@@ -14,6 +14,11 @@ Seen together in ethmac_uvm_ITI_GP (a Questa bench), each reproduced by a fixtur
   unsupported → the plain slice ``q[i : (i)+(W)-1]`` (``-:`` → ``q[(i)-(W)+1 : i]``). Only for names the
   file declares as queues and nowhere as anything else, and only when ``i`` has no side effect (it is
   written twice).
+- ``z_compare_in_assertion``: ``rst |-> ack_o !== 1'bz`` in a concurrent assertion: Verilator stops
+  ("Unsupported tristate construct: SAMPLED", then an internal error) → ``1'b1`` (``=== 1'bz`` → ``1'b0``),
+  the original kept in a comment. Under Verilator no variable ever holds z (it is 2-state; only resolved
+  tristate nets see z), so the comparison is a constant there; a reduction (``|rdata !== 1'bz``) is never z
+  on any simulator.
 - ``empty_queue_in_pattern``: an empty queue ``{}`` as a value in an assignment pattern
   (``'{default:'0, pkt: {}}``) is unsupported there → ``'{}``, which Verilator accepts with the same
   meaning (dropping the item instead would leave ``default:'0`` to a queue member: invalid C++).
@@ -212,4 +217,51 @@ class EmptyQueueInPattern(Rewrite):
             if s is None:
                 continue
             out.append(Edit(s, s, "'", view.line(s), "empty queue {} in an assignment pattern -> '{}"))
+        return out
+
+
+# --------------------------------------------------------------------------------- z_compare_in_assertion
+_ASSERTIONS = frozenset({SK.AssertPropertyStatement, SK.AssumePropertyStatement, SK.CoverPropertyStatement})
+
+
+def _all_z(expr: Any) -> bool:
+    """A literal whose every bit is z (``1'bz``, ``4'bzzzz``, ``'z``)."""
+    if expr.kind == SK.UnbasedUnsizedLiteralExpression:
+        return str(expr).strip().lower() == "'z"
+    if expr.kind == SK.IntegerVectorExpression:
+        text = str(expr).strip().lower().replace("_", "")
+        if "'" not in text:
+            return False
+        base, digits = text.split("'", 1)[1][:1], text.split("'", 1)[1][1:].strip()
+        if base == "s":
+            base, digits = digits[:1], digits[1:].strip()
+        return base in ("b", "h", "o") and bool(digits) and set(digits) <= {"z", "?"}
+    return False
+
+
+class ZCompareInAssertion(Rewrite):
+    name = "z_compare_in_assertion"
+    summary = "e !== 1'bz / e === 1'bz in a concurrent assertion -> 1'b1 / 1'b0 (no variable holds z in Verilator)"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "property" in text and "z" in text and ("===" in text or "!==" in text)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for stmt in nodes(view.tree.root):
+            if stmt.kind not in _ASSERTIONS:
+                continue
+            for n in nodes(stmt.propertySpec if hasattr(stmt, "propertySpec") else stmt):
+                if n.kind not in (SK.CaseInequalityExpression, SK.CaseEqualityExpression):
+                    continue
+                if not (_all_z(n.right) or _all_z(n.left)):
+                    continue
+                s, e = view.start(n), view.end(n)
+                if s is None or e is None:
+                    continue
+                const = "1'b1" if n.kind == SK.CaseInequalityExpression else "1'b0"
+                src = view.src(n)
+                out.append(Edit(s, e, f"{const} /* dvsmith: {src.replace('*/', '* /')} */", view.line(s),
+                                f"{src} in an assertion -> {const} (Verilator keeps no z in a variable, and does "
+                                f"not support the comparison there: 'Unsupported tristate construct')"))  # fmt: skip
         return out
