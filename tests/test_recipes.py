@@ -483,6 +483,11 @@ def test_diagnosis_internal_and_cxx_errors() -> None:
     assert (c.file, c.line) == ("tb/item.sv", 74)
     assert c.message == ("Verilator internal error at tb/item.sv:74: Unexpected expression type in solve...before "
                          "lhs (V3Randomize.cpp:2128)")
+    log = ("terminate called after throwing an instance of 'std::out_of_range'\n  what():  unordered_map::at\n"
+           "%Error: Verilator aborted. Suggest trying --debug --gdbbt\n"
+           "%Error: Command Failed ulimit -s unlimited 2>/dev/null; exec verilator_bin --binary x.sv\n")
+    (c,) = diagnose(log).causes
+    assert c.kind == "verilator_internal" and c.message.startswith("Verilator crashed (what():  unordered_map::at)")
     log = "obj_dir/Vtop___024root__DepSet.cpp:88:5: error: 'x' was not declared in this scope\nmake: *** [x] Error 1\n"
     d = diagnose(log)
     assert [c.kind for c in d.causes] == ["verilator_internal"]

@@ -106,7 +106,13 @@ def diagnose(log_text: str, *, roots: Iterable[str] = (), repo_files: Iterable[s
             line = int(m.group("line")) if m.group("line") else None
             rel = _rel(file, roots) if file else None
             where = f"{rel}:{line}" if rel and line else (rel or "?")
-            if msg.startswith("Exiting due to"):
+            if msg.startswith("Exiting due to") or msg.startswith("Command Failed"):
+                continue
+            if msg.startswith("Verilator aborted"):  # it crashed: say how (the line before names the throw)
+                thrown = next((x.strip() for x in reversed(log_lines[max(0, i - 3) : i])
+                               if x.strip().startswith(("what():", "terminate called", "Segmentation"))), "")
+                add("verilator_internal", "Verilator crashed" + (f" ({thrown[:120]})" if thrown else "")
+                    + " with no source position: a Verilator bug (the bench's code may be fine)")  # fmt: skip
                 continue
             inc = _INCLUDE.search(msg)
             if inc:
