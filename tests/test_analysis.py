@@ -653,3 +653,31 @@ def test_vendored_uvm_library_is_not_analysed(tmp_path: Path) -> None:
     assert stats.files_total == 1
     assert any(d.file == "vendor/uvm-1.2" for d in profile.diagnostics)
     assert refresh_profile(profile)[2] == []
+
+
+def test_an_include_of_another_extension_is_parsed_and_followed(tmp_path: Path) -> None:
+    """`include "all_src.incl"` (Practical-UVM's mstr_slv_src.incl): the .incl file is SystemVerilog too;
+    the files it includes belong to the unit, and a warm re-ingest or refresh finds nothing changed."""
+    repo = write(
+        tmp_path / "r",
+        {
+            "files.f": "+incdir+inc\ntb/top.sv\n",
+            "tb/top.sv": (
+                "package p;\n  import uvm_pkg::*;\n  `include \"uvm_macros.svh\"\n  `include \"all_src.incl\"\n"
+                "endpackage\nmodule top; import uvm_pkg::*; import p::*; initial run_test(); endmodule\n"
+            ),
+            "inc/all_src.incl": '`include "my_test.sv"\n',
+            "inc/my_test.sv": "class my_test extends uvm_test;\n  `uvm_component_utils(my_test)\nendclass\n",
+            "inc/notes.incl": "not included by anything: never parsed\n",
+        },
+    )
+    profile, stats = analyze_repo(repo, name="incl")
+    (unit,) = profile.compile_units
+    assert {"inc/all_src.incl", "inc/my_test.sv", "tb/top.sv"} <= set(unit.files)
+    assert "inc/notes.incl" not in {r.path for r in profile.files}
+    assert [t.name for t in profile.tests] == ["my_test"] and stats.files_parsed == 3
+    assert not [d for d in profile.diagnostics if "include not found" in d.message]
+    store.save_profile(profile)
+    _, warm = analyze_repo(repo, name="incl")
+    assert warm.files_parsed == 0
+    assert ing.changed_files(profile) == []

@@ -802,3 +802,22 @@ def test_z_compare_in_assertion_only_inside_assertions() -> None:
             in new)  # fmt: skip
     assert "initial x = (a !== 1'bz);" in new  # outside an assertion Verilator handles it
     assert [r.name for r in records] == ["z_compare_in_assertion"] * 2 and {r.line for r in records} == {3}
+
+
+def test_randomize_with_gets_its_parentheses_only_for_randomize() -> None:
+    text = ("class c;\n  function void f();\n    cfg[i].randomize with {a == 0;};\n"
+            "    ok = y.randomize with {a < 3;};\n    z.randomize() with {a == 1;}; q = arr.find with (item > 3);\n  endfunction\nendclass\n")
+    new, records = _rewrite(text)
+    assert "cfg[i].randomize() with {a == 0;};" in new and "ok = y.randomize() with {a < 3;};" in new
+    assert "z.randomize() with {a == 1;}; q = arr.find with (item > 3);" in new
+    assert [r.name for r in records] == ["randomize_with_parens"] * 2 and [r.line for r in records] == [3, 4]
+
+
+def test_oversized_literal_is_truncated_as_ieee_says_also_in_a_macro_argument() -> None:
+    text = ("module m;\n  initial begin\n    q = 32'h0123456678; r = 8'b1_0000_0001; t = 8'd300; w = 3'o17;\n"
+            "    s = 4'hf; u = 8'hzz; v = 16'hFFFF;\n    `uvm_info(\"M\", $sformatf(\"%h\", 12'h1abc), UVM_LOW)\n"
+            "  end\nendmodule\n// 8'hfff in a comment\n")
+    new, records = _rewrite(text)
+    assert "q = 32'h23456678; r = 8'b00000001; t = 8'd44; w = 3'o7;" in new
+    assert "s = 4'hf; u = 8'hzz; v = 16'hFFFF;" in new and "12'habc" in new and "// 8'hfff" in new
+    assert [r.name for r in records] == ["oversized_literal"] * 5 and records[-1].line == 5

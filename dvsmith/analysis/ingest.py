@@ -107,6 +107,22 @@ def is_sv(rel: str) -> bool:
     return rel.lower().endswith(SV_EXTS)
 
 
+def _included_other(facts_by_file: dict[str, dict], entries: list[_Entry], asked: set[str]) -> list[_Entry]:
+    """Repo files not parsed yet whose name an `` `include`` of a parsed file names, with an extension
+    other than .sv/.svh/.v/.vh (``.incl``, ``.inc``, ``.pkg``, ...); never one asked before (a build file,
+    an unreadable one)."""
+    wanted = {
+        posixpath.basename(inc["path"])
+        for f in facts_by_file.values()
+        for inc in f.get("includes", [])
+        if not is_sv(inc["path"])
+    }
+    if not wanted:
+        return []
+    return [e for e in entries if posixpath.basename(e.rel) in wanted and e.rel not in facts_by_file
+            and e.rel not in asked]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- parse cache
 
 
@@ -372,25 +388,30 @@ def _analyze_repo(
     hits: dict[str, dict] = {}
     todo: list[tuple[str, bytes]] = []
     read_diags: list[Diagnostic] = []
-    for e in sv_entries:
+
+    def lookup(e: _Entry, hits: dict[str, dict], todo: list[tuple[str, bytes]]) -> None:
+        """A cache hit (same size and mtime, or same content) into ``hits``, else the bytes into ``todo``."""
         rec = cache.get(e.rel)
         if rec is not None and rec["size"] == e.size and rec["mtime_ns"] == e.mtime_ns:
             hits[e.rel] = rec
-            continue
+            return
         try:
             data = e.path.read_bytes() if e.size <= limits.MAX_FILE_BYTES else b""
         except OSError as exc:
             read_diags.append(Diagnostic(file=e.rel, message=f"not readable: {exc.strerror}"))
-            continue
+            return
         if e.size > limits.MAX_FILE_BYTES:
             why = f"file skipped: larger than {limits.MAX_FILE_BYTES} bytes"
             facts = _sv().skipped_facts(paths.sha256_file(e.path), why)
             hits[e.rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
-            continue
+            return
         if rec is not None and rec["size"] == e.size and rec["sha256"] == hashlib.sha256(data).hexdigest():
             hits[e.rel] = {**rec, "mtime_ns": e.mtime_ns}
-            continue
+            return
         todo.append((e.rel, data))
+
+    for e in sv_entries:
+        lookup(e, hits, todo)
     # the repo's own macros, for files that use a macro they do not define
     table: dict[str, str] = {}
     fresh_defs = {rel: _sv().scan_macro_defs(data) for rel, data in todo}
@@ -415,6 +436,29 @@ def _analyze_repo(
         e = by_rel[rel]
         facts_by_file[rel] = facts
         new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+    # files an SV file includes under another name (`include "mstr_slv_src.incl"`, Practical-UVM) are
+    # SystemVerilog too: parsed as well, round after round, so the includes they hold are followed
+    asked = set(build_rels)
+    n_extra = extra_parsed = extra_hits = 0
+    while True:
+        extra = _included_other(facts_by_file, entries, asked)
+        if not extra:
+            break
+        asked |= {e.rel for e in extra}
+        more_hits: dict[str, dict] = {}
+        more_todo: list[tuple[str, bytes]] = []
+        for e in extra:
+            by_rel[e.rel] = e
+            lookup(e, more_hits, more_todo)
+        more = _parse_many(more_todo, defines, table, reporter) if more_todo else {}
+        n_extra, extra_parsed, extra_hits = n_extra + len(extra), extra_parsed + len(more), extra_hits + len(more_hits)
+        for rel, rec in more_hits.items():
+            facts_by_file[rel] = rec["facts"]
+            new_cache[rel] = rec
+        for rel, facts in more.items():
+            e = by_rel[rel]
+            facts_by_file[rel] = facts
+            new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
     if write_cache:
         try:
             _save_cache(repo, ctx, new_cache)
@@ -498,9 +542,9 @@ def _analyze_repo(
         files=records,
     )
     stats = IngestStats(
-        files_total=len(sv_entries),
-        files_parsed=len(parsed),
-        cache_hits=len(hits),
+        files_total=len(sv_entries) + n_extra,
+        files_parsed=len(parsed) + extra_parsed,
+        cache_hits=len(hits) + extra_hits,
         seconds=round(time.perf_counter() - t0, 4),
     )
     return profile, stats
@@ -533,8 +577,11 @@ def changed_files(profile: Profile) -> list[str]:
         raise UserInputError(f"repository of profile {profile.name!r} is gone: {repo}")
     entries, _ = walk_repo(repo)
     vendored = vendored_uvm_dirs(entries)
-    now = {e.rel: e for e in entries if _relevant(e.rel) and not any(e.rel.startswith(d + "/") for d in vendored)}
     known = {r.path: r for r in profile.files}
+    now = {  # an included file of another extension (`include "x.incl"`) counts once the profile has it
+        e.rel: e for e in entries
+        if (_relevant(e.rel) or e.rel in known) and not any(e.rel.startswith(d + "/") for d in vendored)
+    }  # fmt: skip
     changed: list[str] = sorted(set(now) ^ set(known))
     for rel in sorted(set(now) & set(known)):
         e, r = now[rel], known[rel]
@@ -556,7 +603,7 @@ def refresh_profile(
     t0 = time.perf_counter()
     changed = changed_files(profile)
     if not changed:
-        n = sum(1 for r in profile.files if is_sv(r.path))
+        n = sum(1 for r in profile.files if classify_build_file(r.path) is None)  # every parsed file
         return (
             profile,
             IngestStats(files_total=n, files_parsed=0, cache_hits=n, seconds=round(time.perf_counter() - t0, 4)),

@@ -1,6 +1,7 @@
-"""Rewrites of testbench class code that Questa/Xcelium accept and Verilator 5.048/5.049 rejects.
+"""Rewrites of testbench code that Questa/Xcelium/VCS accept and Verilator 5.048/5.049 rejects.
 
-Seen together in ethmac_uvm_ITI_GP (a Questa bench), each reproduced by a fixture of ours:
+Seen in ethmac_uvm_ITI_GP (a Questa bench) and Practical-UVM-Step-By-Step (VCS), each reproduced by a
+fixture of ours:
 
 - ``class_member_name_clash``: ``class dma_mem; static local bit [31:0] dma_mem [int unsigned]; ...``: a
   property named like its class. Verilator resolves the class's own name (in `` `uvm_object_utils(dma_mem)``,
@@ -19,6 +20,10 @@ Seen together in ethmac_uvm_ITI_GP (a Questa bench), each reproduced by a fixtur
   the original kept in a comment. Under Verilator no variable ever holds z (it is 2-state; only resolved
   tristate nets see z), so the comparison is a constant there; a reduction (``|rdata !== 1'bz``) is never z
   on any simulator.
+- ``randomize_with_parens``: ``cfg.randomize with {...};`` (legal: the parentheses are optional) is a
+  Verilator syntax error → ``cfg.randomize() with {...};``.
+- ``oversized_literal``: ``32'h0123456678`` has more digits than its size; IEEE 1800 5.7.1 truncates it
+  from the left (simulators warn), Verilator stops → ``32'h23456678``, the same value.
 - ``empty_queue_in_pattern``: an empty queue ``{}`` as a value in an assignment pattern
   (``'{default:'0, pkt: {}}``) is unsupported there → ``'{}``, which Verilator accepts with the same
   meaning (dropping the item instead would leave ``default:'0`` to a queue member: invalid C++).
@@ -26,6 +31,7 @@ Seen together in ethmac_uvm_ITI_GP (a Questa bench), each reproduced by a fixtur
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyslang.parsing import TokenKind
@@ -264,4 +270,98 @@ class ZCompareInAssertion(Rewrite):
                 out.append(Edit(s, e, f"{const} /* dvsmith: {src.replace('*/', '* /')} */", view.line(s),
                                 f"{src} in an assertion -> {const} (Verilator keeps no z in a variable, and does "
                                 f"not support the comparison there: 'Unsupported tristate construct')"))  # fmt: skip
+        return out
+
+
+# ---------------------------------------------------------------------------------- randomize_with_parens
+class RandomizeWithParens(Rewrite):
+    name = "randomize_with_parens"
+    summary = "obj.randomize with {...} -> obj.randomize() with {...}"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "randomize" in text and "with" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.ArrayOrRandomizeMethodExpression or n.method is None:
+                continue
+            m = n.method
+            last = m.right if m.kind == SK.ScopedName else m
+            if last.kind != SK.IdentifierName or last.identifier.valueText != "randomize":
+                continue  # arr.find with (...) and the like are no randomize calls
+            e = view.end(m)
+            if e is None:
+                continue
+            out.append(Edit(e, e, "()", view.line(e),
+                            f"{view.src(m)} with {{...}} -> {view.src(m)}() with {{...}} (Verilator's parser needs "
+                            f"the parentheses)"))  # fmt: skip
+        return out
+
+
+# --------------------------------------------------------------------------------------- oversized_literal
+_DIGIT_BITS = {"b": 1, "o": 3, "h": 4}
+_RADIX = {"b": 2, "o": 8, "h": 16, "d": 10}
+#: a cheap look at the raw text (only a filter: the edits come from the syntax tree)
+_SIZED = re.compile(r"(\d+)\s*'[sS]?([bBoOhHdD])\s*([0-9a-fA-F_]+)")
+
+
+def _oversized(size: int, base: str, digits: str) -> int | None:
+    """The literal's value truncated to ``size`` bits when it does not fit, else None."""
+    try:
+        value = int(digits.replace("_", ""), _RADIX[base])
+    except ValueError:
+        return None  # x/z/? digits
+    if size == 0 or value < (1 << size):
+        return None
+    return value & ((1 << size) - 1)
+
+
+class OversizedLiteral(Rewrite):
+    name = "oversized_literal"
+    summary = "32'h0123456678 (more digits than its size) -> 32'h23456678, truncated from the left as IEEE 1800 says"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return any(_oversized(int(m[1]), m[2].lower(), m[3]) is not None for m in _SIZED.finditer(text))
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        """From pyslang's lexer, not the tree: a literal in a macro argument (`` `uvm_do_with(req, {d ==
+        32'h0123456678;})``, Practical-UVM) is file text the tree only holds as macro output."""
+        from pyslang import BumpAllocator, Diagnostics, SourceManager
+        from pyslang.parsing import Lexer
+
+        sm = SourceManager()
+        lexer = Lexer(sm.assignText(view.rel, view.text), BumpAllocator(), Diagnostics(), sm)
+        toks: list[Any] = []
+        while (tok := lexer.lex()).kind != TokenKind.EndOfFile:
+            toks.append(tok)
+        out: list[Edit] = []
+        for k in range(len(toks) - 2):
+            if toks[k].kind != TokenKind.IntegerLiteral or toks[k + 1].kind != TokenKind.IntegerBase:
+                continue
+            size_text, base_text = toks[k].rawText, toks[k + 1].rawText
+            base = base_text.lower().lstrip("'").lstrip("s")[:1]
+            if not size_text.isdigit() or base not in _RADIX:
+                continue
+            # the digits: the lexer splits 1abc into 1 + abc; they are the adjacent number/name tokens
+            start = toks[k + 2].location.offset
+            end, digits, n = start, "", k + 2
+            while n < len(toks) and toks[n].kind in (TokenKind.IntegerLiteral, TokenKind.Identifier) and (
+                toks[n].location.offset == end or n == k + 2
+            ):
+                digits += toks[n].rawText
+                end = toks[n].location.offset + len(toks[n].rawText.encode())
+                n += 1
+            size = int(size_text)
+            kept = _oversized(size, base, digits) if digits else None
+            if kept is None:
+                continue
+            if base == "d":
+                new_digits = str(kept)
+            else:
+                new_digits = format(kept, {"b": "b", "o": "o", "h": "x"}[base]).zfill(-(-size // _DIGIT_BITS[base]))
+            old = f"{size_text}{base_text}{digits}"
+            out.append(Edit(start, end, new_digits, view.line(start),
+                            f"{old}: more digits than its {size} bits -> {size_text}{base_text}{new_digits} "
+                            f"(IEEE 1800 5.7.1 truncates from the left; Verilator stops on it)"))  # fmt: skip
         return out
