@@ -806,7 +806,8 @@ def test_z_compare_in_assertion_only_inside_assertions() -> None:
 
 def test_randomize_with_gets_its_parentheses_only_for_randomize() -> None:
     text = ("class c;\n  function void f();\n    cfg[i].randomize with {a == 0;};\n"
-            "    ok = y.randomize with {a < 3;};\n    z.randomize() with {a == 1;}; q = arr.find with (item > 3);\n  endfunction\nendclass\n")
+            "    ok = y.randomize with {a < 3;};\n"
+            "    z.randomize() with {a == 1;}; q = arr.find with (item > 3);\n  endfunction\nendclass\n")
     new, records = _rewrite(text)
     assert "cfg[i].randomize() with {a == 0;};" in new and "ok = y.randomize() with {a < 3;};" in new
     assert "z.randomize() with {a == 1;}; q = arr.find with (item > 3);" in new
