@@ -49,7 +49,7 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
                                                   "randomize_with_parens", "oversized_literal"}  # fmt: skip
     sb = (b.out / "gym" / "tb" / "env" / "alu_scoreboard.sv").read_text()
     assert "static local bit [7:0] m_alu_log [int unsigned];" in sb and "`uvm_object_utils(alu_log)" in sb
-    assert "ok = p.randomize() with { pos <= 4; };" in sb and "if (8'ha5 !== 8'ha5)" in sb
+    assert "ok = q.randomize() with { k > 6; };" in sb and "if (8'ha5 !== 8'ha5)" in sb
     assert "solve pad before pos;" in sb and "bits_q[at : (at)+(8)-1]" in sb and "bits: '{}}" in sb
     assert "valid |-> 1'b1 /* dvsmith: |y !== 1'bz */ && y !== 8'bx" in (b.out / "gym" / "tb" / "agent" /
                                                                      "alu_if.sv").read_text()  # fmt: skip
