@@ -429,13 +429,17 @@ def _analyze_repo(
                 pass
     parsed = _parse_many(todo, defines, table, reporter) if todo else {}
     facts_by_file: dict[str, dict] = {}
-    for rel, rec in hits.items():
-        facts_by_file[rel] = rec["facts"]
-        new_cache[rel] = rec
-    for rel, facts in parsed.items():
-        e = by_rel[rel]
-        facts_by_file[rel] = facts
-        new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+
+    def merge(hits: dict[str, dict], parsed: dict[str, dict]) -> None:
+        for rel, rec in hits.items():
+            facts_by_file[rel] = rec["facts"]
+            new_cache[rel] = rec
+        for rel, facts in parsed.items():
+            e = by_rel[rel]
+            facts_by_file[rel] = facts
+            new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+
+    merge(hits, parsed)
     # files an SV file includes under another name (`include "mstr_slv_src.incl"`, Practical-UVM) are
     # SystemVerilog too: parsed as well, round after round, so the includes they hold are followed
     asked = set(build_rels)
@@ -452,13 +456,7 @@ def _analyze_repo(
             lookup(e, more_hits, more_todo)
         more = _parse_many(more_todo, defines, table, reporter) if more_todo else {}
         n_extra, extra_parsed, extra_hits = n_extra + len(extra), extra_parsed + len(more), extra_hits + len(more_hits)
-        for rel, rec in more_hits.items():
-            facts_by_file[rel] = rec["facts"]
-            new_cache[rel] = rec
-        for rel, facts in more.items():
-            e = by_rel[rel]
-            facts_by_file[rel] = facts
-            new_cache[rel] = {"size": e.size, "mtime_ns": e.mtime_ns, "sha256": facts["sha256"], "facts": facts}
+        merge(more_hits, more)
     if write_cache:
         try:
             _save_cache(repo, ctx, new_cache)
