@@ -675,7 +675,10 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
 
 
 #: rewrites kept in modules of their own; they register when imported (here, on first use)
-PLUGINS = ("dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params", "dvsmith.sim.class_rewrites")
+PLUGINS = (
+    "dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params", "dvsmith.sim.class_rewrites",
+    "dvsmith.sim.process_rewrites",
+)
 
 
 def enabled_rewrites(disabled: list[str] | None = None) -> list[Rewrite]:

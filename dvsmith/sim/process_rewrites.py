@@ -1,0 +1,200 @@
+"""Rewrites of procedural code that Questa accepts and Verilator 5.049 miscompiles (seen in ethmac_uvm_ITI_GP).
+
+- ``disable_from_nested_fork``: ``disable L`` where ``L`` is a named fork the statement sits in, but inside
+  a second fork nested in ``L``::
+
+      fork : L
+        ...
+        begin fork : F2  begin ... disable L; end ... join_any  ... end
+      join
+
+  Verilator turns the disable into a jump across a process boundary: an internal error ("Unexpected
+  Call") or a crash while writing C++ (``EmitCFunc`` on ``AstJumpGo``: ``unordered_map::at``). A disable of
+  the fork directly from one of its own branches compiles and works. So the nested disable sets a flag and
+  disables the inner fork (a direct branch of it), and right after the inner fork's join the enclosing
+  branch disables ``L`` when the flag is set. Same time step, same processes killed; the one difference is
+  the order of zero-time work of other processes in that step. Only for an inner fork that ends with
+  ``join`` or ``join_any`` (with ``join_none`` its parent would be past the check).
+- ``block_locals_after_return``: a class method with a ``return`` and, after it, an unnamed
+  ``begin ... end`` block declaring integral variables: with line/toggle coverage Verilator stops
+  ("Internal Error: Can't locate varref scope", V3Scope.cpp:88) at the first use of such a variable. The
+  declarations move to the method's top; at their old place each variable is assigned its initial value
+  (the initializer, or ``'0``: a class method is automatic, so the block started from that value each time).
+  Only when the names are used nowhere else in the method (the move cannot capture another name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyslang.parsing import TokenKind
+
+from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, elements, nodes, present, tokens
+
+_JOINS = (TokenKind.JoinKeyword, TokenKind.JoinAnyKeyword)
+
+
+def _block_name(block: Any) -> str | None:
+    """The name of a begin/fork block: ``fork : name`` or ``name : fork``."""
+    if block.blockName is not None:
+        return str(block.blockName.name.valueText)
+    if block.label is not None:
+        return str(block.label.name.valueText)
+    return None
+
+
+def _fresh(base: str, used: set[str]) -> str:
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}_{i}"
+    used.add(name)
+    return name
+
+
+class DisableFromNestedFork(Rewrite):
+    name = "disable_from_nested_fork"
+    summary = "disable of an enclosing fork from inside a nested fork -> flag + disable of the inner fork"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "disable" in text and "fork" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        used = {t.valueText for t in tokens(view.tree.root) if t.kind == TokenKind.Identifier}
+        groups: dict[tuple[int, int], list[Any]] = {}  # (outer fork, inner fork) offsets -> disables
+        forks: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+        for d in nodes(view.tree.root):
+            if d.kind != SK.DisableStatement or d.name.kind != SK.IdentifierName:
+                continue
+            target = d.name.identifier.valueText
+            chain: list[Any] = []
+            p = d.parent
+            while p is not None:
+                chain.append(p)
+                if p.kind in (SK.ParallelBlockStatement, SK.SequentialBlockStatement) and _block_name(p) == target:
+                    break
+                p = p.parent
+            if p is None or p.kind != SK.ParallelBlockStatement:
+                continue
+            inner = [n for n in chain[:-1] if n.kind == SK.ParallelBlockStatement]
+            if len(inner) != 1 or inner[0].end.kind not in _JOINS:
+                continue  # not nested (Verilator copes), nested twice, or join_none
+            f2 = inner[0]
+            holder = f2.parent
+            if holder is None or holder.kind != SK.SequentialBlockStatement or holder is chain[-1]:
+                continue  # the inner fork must sit in a begin-end block of a branch of L
+            if any(n.kind in (SK.FunctionDeclaration, SK.TaskDeclaration) for n in chain):
+                continue
+            key = (view.start(p) or -1, view.start(f2) or -1)
+            groups.setdefault(key, []).append(d)
+            forks[key] = (p, f2, target)
+        for key, disables in groups.items():
+            _outer, f2, target = forks[key]
+            holder = f2.parent
+            starts = [view.start(holder.begin), view.start(f2), view.end(f2)]
+            if any(s is None for s in starts) or any(view.start(d) is None for d in disables):
+                continue
+            flag = _fresh(f"dvsmith_off_{target}", used)
+            inner_name = _block_name(f2)
+            line = view.line(starts[1] or 0)
+            if inner_name is None:
+                inner_name = _fresh(f"dvsmith_fork_{line}", used)
+                at = view.end(f2.begin)
+                assert at is not None
+                out.append(Edit(at, at, f" : {inner_name}", line, f"inner fork named {inner_name}"))
+            b_end = view.end(holder.blockName) if holder.blockName is not None else view.end(holder.begin)
+            assert b_end is not None
+            out.append(Edit(b_end, b_end, f" bit {flag};", view.line(b_end),
+                            f"flag {flag}: disable {target} asked from inside fork {inner_name}"))  # fmt: skip
+            out.append(Edit(starts[1], starts[1], f"{flag} = 1'b0; ", line, f"{flag} cleared before the inner fork"))  # type: ignore[arg-type]
+            out.append(Edit(starts[2], starts[2], f" if ({flag}) disable {target};", view.line(starts[2]),  # type: ignore[arg-type]
+                            f"after the inner fork joins: disable {target} when asked"))  # fmt: skip
+            for d in disables:
+                s, e = view.start(d.disable), view.end(d)
+                assert s is not None and e is not None
+                out.append(Edit(s, e, f"begin {flag} = 1'b1; disable {inner_name}; end", view.line(s),
+                                f"disable {target} (from inside fork {inner_name}, a process Verilator cannot "
+                                f"jump out of) -> flag + disable {inner_name}; {target} is disabled after "
+                                f"{inner_name} joins"))  # fmt: skip
+        return out
+
+
+# ------------------------------------------------------------------------------- block_locals_after_return
+_INTEGRAL = frozenset({
+    SK.BitType, SK.LogicType, SK.RegType, SK.IntType, SK.IntegerType, SK.ByteType, SK.ShortIntType,
+    SK.LongIntType,
+})  # fmt: skip
+
+
+def _class_method(f: Any) -> bool:
+    p = f.parent
+    if p is not None and p.kind == SK.ClassMethodDeclaration:
+        return True
+    name = f.prototype.name
+    return name.kind == SK.ScopedName and name.separator.kind == TokenKind.DoubleColon
+
+
+class BlockLocalsAfterReturn(Rewrite):
+    name = "block_locals_after_return"
+    summary = "integral locals of an unnamed block after a return (class method) -> declared at the method's top"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "return" in text and ("class" in text or "::" in text)
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for f in nodes(view.tree.root):
+            if f.kind not in (SK.FunctionDeclaration, SK.TaskDeclaration) or not _class_method(f):
+                continue
+            returns = [view.start(r) for r in nodes(f) if r.kind == SK.ReturnStatement]
+            first_return = min((r for r in returns if r is not None), default=None)
+            top = view.end(f.semi)
+            if first_return is None or top is None:
+                continue
+            ident_uses: dict[str, int] = {}
+            for t in tokens(f):
+                if t.kind == TokenKind.Identifier:
+                    ident_uses[t.valueText] = ident_uses.get(t.valueText, 0) + 1
+            for blk in nodes(f):
+                if blk.kind != SK.SequentialBlockStatement or _block_name(blk) is not None:
+                    continue
+                b_start = view.start(blk)
+                if b_start is None or b_start < first_return:
+                    continue
+                decls = [i for i in blk.items if i.kind == SK.DataDeclaration]
+                if not decls or any(n.kind == SK.ParallelBlockStatement for n in nodes(blk)):
+                    continue
+                ok = True
+                hoisted: list[str] = []
+                resets: list[tuple[Any, str]] = []
+                for dd in decls:
+                    if dd.type.kind not in _INTEGRAL or any(present(m) for m in dd.modifiers):
+                        ok = False
+                        break
+                    parts = []
+                    for d in elements(dd.declarators):
+                        if len(d.dimensions) or view.start(d) is None:
+                            ok = False
+                            break
+                        name = d.name.valueText
+                        inside = sum(1 for t in tokens(blk) if t.kind == TokenKind.Identifier and t.valueText == name)
+                        if ident_uses.get(name, 0) != inside:
+                            ok = False  # the name is used outside the block too: moving it could capture it
+                            break
+                        init = view.src(d.initializer.expr) if d.initializer is not None else "'0"
+                        parts.append(f"{name} = {init};")
+                        hoisted.append(f"{view.src(dd.type)} {name};")
+                    if not ok:
+                        break
+                    resets.append((dd, " ".join(parts)))
+                if not ok:
+                    continue
+                out.append(Edit(top, top, " " + " ".join(hoisted), view.line(top),
+                                "declarations moved here from an unnamed block after a return (Verilator's "
+                                "coverage loses their scope: \"Can't locate varref scope\")"))  # fmt: skip
+                for dd, text in resets:
+                    s, e = view.start(dd), view.end(dd)
+                    assert s is not None and e is not None
+                    out.append(Edit(s, e, text, view.line(s), f"declaration moved to the method's top -> {text}"))
+        return out
