@@ -89,3 +89,37 @@ def test_block_locals_kept_when_the_name_is_used_elsewhere_or_no_return() -> Non
     module = b"module m; function int f(int v); if (v) return 1; begin int a; a = v; end return 0; endfunction\n"
     module += b"endmodule\n"
     assert _run(module, "block_locals_after_return")[1] == []  # static lifetime: a reset would change it
+
+
+STREAM = b"""class Item; bit [31:0] preamble; endclass
+class Sb;
+  bit exp[$];
+  extern task comp(Item item);
+endclass
+task Sb::comp(Item item);
+  bit temp[$];
+  byte bq[$];
+  temp = exp[0 : 31];
+  if ({>>{temp}} != item.preamble) $display("mismatch");
+  if (item.preamble === {>>{temp}}) $display("same");
+  if ({>>{bq}} != item.preamble) $display("bytes");
+  if ({<<{temp}} != item.preamble) $display("reversed");
+endtask
+"""
+
+
+def test_stream_compared_becomes_a_helper_of_the_class() -> None:
+    out, names = _run(STREAM, "stream_in_comparison")
+    assert set(names) == {"stream_in_comparison"} and len(names) == 3  # two uses + one helper
+    assert "class Sb; static function bit [4095:0] dvsmith_stream_bits(bit q[$]);" in out
+    assert "foreach (q[i]) r = {r[4094:0], q[i]}; return r; endfunction" in out
+    assert "if (dvsmith_stream_bits(temp) != item.preamble)" in out
+    assert "if (item.preamble === dvsmith_stream_bits(temp))" in out
+    assert "if ({>>{bq}} != item.preamble)" in out  # a byte queue: not this rewrite's
+    assert "if ({<<{temp}} != item.preamble)" in out  # reversed order: left alone
+    assert "class Item; bit [31:0] preamble; endclass" in out
+
+
+def test_stream_as_assignment_source_is_left_alone() -> None:
+    src = b"class C; bit q[$]; bit [7:0] v; function void f(); v = {>>{q}}; endfunction endclass\n"
+    assert _run(src, "stream_in_comparison")[1] == []

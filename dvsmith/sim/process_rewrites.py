@@ -21,6 +21,14 @@
   declarations move to the method's top; at their old place each variable is assigned its initial value
   (the initializer, or ``'0``: a class method is automatic, so the block started from that value each time).
   Only when the names are used nowhere else in the method (the move cannot capture another name).
+- ``stream_in_comparison``: ``if ({>>{temp}} != item.preamble)`` with ``bit temp[$]``: a streaming
+  concatenation as an operand of ``==``/``!=``/``===``/``!==`` (IEEE 1800 11.4.14 allows a stream only as
+  an assignment source or target or a cast operand; Questa takes it as the concatenated bits). Verilator
+  drops the stream and emits a queue-to-integer comparison no C++ compiler builds, and a cast of the
+  stream is unsupported. The stream becomes ``dvsmith_stream_bits(temp)``, a static method the rewrite adds
+  to the enclosing class: the queue's bits, first element most significant, as an unsigned 4096-bit value
+  (compared zero-extended, as the concatenation is). Only ``>>`` without a slice size, over one queue of
+  ``bit`` or ``logic`` the file declares, inside a class declared in the same file.
 """
 
 from __future__ import annotations
@@ -197,4 +205,97 @@ class BlockLocalsAfterReturn(Rewrite):
                     s, e = view.start(dd), view.end(dd)
                     assert s is not None and e is not None
                     out.append(Edit(s, e, text, view.line(s), f"declaration moved to the method's top -> {text}"))
+        return out
+
+
+# ------------------------------------------------------------------------------- stream_in_comparison
+_EQUALITY = (SK.EqualityExpression, SK.InequalityExpression, SK.CaseEqualityExpression, SK.CaseInequalityExpression)
+_STREAM_WIDTH = 4096
+
+
+def _bit_queues(root: Any) -> dict[str, str]:
+    """Names declared as queues of single bits (``bit q[$]`` / ``logic q[$]``) and as nothing else."""
+    kinds: dict[str, set[str]] = {}
+    for d in nodes(root):
+        if d.kind != SK.Declarator or d.parent is None or d.parent.kind != SK.DataDeclaration:
+            continue
+        t = d.parent.type
+        queue = (
+            t.kind in (SK.BitType, SK.LogicType) and not len(t.dimensions) and len(d.dimensions) == 1
+            and d.dimensions[0].specifier is not None
+            and d.dimensions[0].specifier.kind == SK.QueueDimensionSpecifier
+        )  # fmt: skip
+        kind = ("bit" if t.kind == SK.BitType else "logic") if queue else "other"
+        kinds.setdefault(d.name.valueText, set()).add(kind)
+    return {n: next(iter(k)) for n, k in kinds.items() if len(k) == 1 and "other" not in k}
+
+
+def _enclosing_class(n: Any, classes: dict[str, Any]) -> Any:
+    p = n.parent
+    while p is not None:
+        if p.kind == SK.ClassDeclaration:
+            return p
+        if p.kind in (SK.FunctionDeclaration, SK.TaskDeclaration):
+            name = p.prototype.name
+            if name.kind == SK.ScopedName and name.separator.kind == TokenKind.DoubleColon:
+                return classes.get(str(name.left).strip())
+        p = p.parent
+    return None
+
+
+def _helper_text(kind: str, fn: str) -> str:
+    w = _STREAM_WIDTH
+    return (f" static function {kind} [{w - 1}:0] {fn}({kind} q[$]); {kind} [{w - 1}:0] r; r = '0;"
+            f" foreach (q[i]) r = {{r[{w - 2}:0], q[i]}}; return r; endfunction")  # fmt: skip
+
+
+class StreamInComparison(Rewrite):
+    name = "stream_in_comparison"
+    summary = "{>>{q}} as an operand of == / != (q a bit/logic queue) -> a helper returning the stream's bits"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "{>>" in text.replace(" ", "") and "class" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        root = view.tree.root
+        queues = _bit_queues(root)
+        classes = {c.name.valueText: c for c in nodes(root) if c.kind == SK.ClassDeclaration}
+        used = {t.valueText for t in tokens(root) if t.kind == TokenKind.Identifier}
+        out: list[Edit] = []
+        helpers: dict[int, dict[str, str]] = {}  # class offset -> element type -> helper name
+        owners: dict[int, Any] = {}
+        for cmp in nodes(root):
+            if cmp.kind not in _EQUALITY:
+                continue
+            for side in (cmp.left, cmp.right):
+                if side.kind != SK.StreamingConcatenationExpression:
+                    continue
+                if side.operatorToken.kind != TokenKind.RightShift or side.sliceSize is not None:
+                    continue
+                items = elements(side.expressions)
+                if len(items) != 1 or items[0].withRange is not None or items[0].expression.kind != SK.IdentifierName:
+                    continue
+                q = items[0].expression.identifier.valueText
+                elem = queues.get(q)
+                cls = _enclosing_class(cmp, classes)
+                s, e = view.start(side), view.end(side)
+                if elem is None or cls is None or s is None or e is None or view.start(cls) is None:
+                    continue
+                key = view.start(cls) or 0
+                owners[key] = cls
+                per = helpers.setdefault(key, {})
+                if elem not in per:
+                    per[elem] = _fresh("dvsmith_stream_bits" if elem == "bit" else "dvsmith_stream_logic", used)
+                what = (f"{{>>{{{q}}}}} compared with ==/!= -> {per[elem]}({q}) (Verilator compiles a stream "
+                        "only as an assignment source or target)")  # fmt: skip
+                out.append(Edit(s, e, f"{per[elem]}({q})", view.line(s), what))
+        for key, per in helpers.items():
+            cls = owners[key]
+            at = view.end(cls.semi)
+            if at is None:
+                continue
+            for kind, fn in sorted(per.items()):
+                what = (f"helper {fn} added to class {cls.name.valueText}: a {kind} queue's bits, first element "
+                        "most significant (what the stream means as an operand)")  # fmt: skip
+                out.append(Edit(at, at, _helper_text(kind, fn), view.line(at), what))
         return out
