@@ -123,3 +123,41 @@ def test_stream_compared_becomes_a_helper_of_the_class() -> None:
 def test_stream_as_assignment_source_is_left_alone() -> None:
     src = b"class C; bit q[$]; bit [7:0] v; function void f(); v = {>>{q}}; endfunction endclass\n"
     assert _run(src, "stream_in_comparison")[1] == []
+
+
+EVENT_NULL = b"""class wb_slave;
+  event send_to_get;
+  wb_item m_tr;
+  task get(output wb_item t);
+    wait(send_to_get.triggered)
+    t = m_tr;
+    m_tr = null;
+    send_to_get = null;
+  endtask
+  function void clear();
+    if (m_tr == null) this.send_to_get = null;
+  endfunction
+endclass
+class other;
+  event done;
+  wb_item done_item;
+  function void f(); done_item = null; endfunction
+endclass
+"""
+
+
+def test_event_null_assignment_becomes_empty_statement() -> None:
+    """Checked on real Verilator: the original fails in C++ (VlAssignableEvent = VlNull), the rewritten
+    wait/trigger loop gets each of three triggers once."""
+    out, names = _run(EVENT_NULL, "event_null_assignment")
+    assert names == ["event_null_assignment", "event_null_assignment"]
+    assert "    /* dvsmith: send_to_get = null; */ ;\n" in out
+    assert "if (m_tr == null) /* dvsmith: this.send_to_get = null; */ ;" in out  # still one statement
+    assert "    m_tr = null;\n" in out and "done_item = null;" in out  # class handles keep their null
+    assert out.count("\n") == EVENT_NULL.decode().count("\n")  # no line moves
+
+
+def test_event_null_assignment_skips_names_declared_otherwise() -> None:
+    src = b"class a; event h; endclass\nclass b; a h; function void f(); h = null; endfunction endclass\n"
+    out, names = _run(src, "event_null_assignment")
+    assert names == [] and out == src.decode()

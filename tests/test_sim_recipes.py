@@ -43,6 +43,12 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
     cmd = " ".join(next(iter(r["sim"]["compile_commands"].values())))
     assert "+define+UVM_ENABLE_DEPRECATED_API" in cmd and "dvsmith_uvm_compat_pkg.sv" in cmd
     assert "--timescale 1ns/1ps" in cmd
+    # the scoreboard reads and writes the DUT through uvm_hdl_*: UVM's DPI + dvsmith's VPI backend, for the
+    # original and the gym alike (its SB_HDL checks fail every task otherwise, and UVM_NO_DPI would be fatal)
+    assert sorted(r["sim"]["compile_hdl_backdoor"]) == sorted(r["sim"]["compile_commands"])
+    assert "--vpi" in cmd and "dvsmith_uvm_dpi.cc" in cmd and "+define+UVM_NO_DPI" not in cmd
+    # the monitor's `vif == null` (VlNull{} == ptr in C++) builds with clang++ as it is: no g++ rebuild
+    assert r["sim"]["compile_retried_with_gxx"] == []
     assert {x["name"] for x in r["rewrites"]} == {"uvm_compat_import", "class_member_name_clash",
                                                   "solve_before_size", "queue_part_select",
                                                   "empty_queue_in_pattern", "z_compare_in_assertion",

@@ -418,7 +418,11 @@ def test_build_command_with_clang(tmp_path: Path) -> None:
     adapter = VerilatorAdapter(toolchain=clang)
     req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")
     cmd, _, _ = adapter.build_command(req, clang)
-    assert cmd[cmd.index("-CFLAGS") + 1] == "-std=c++20 -O0"  # coroutines are C++20 in clang, no flag
+    from dvsmith.sim.verilator import CLANG_COMPAT_HEADER
+
+    # coroutines are C++20 in clang, no flag; the header that settles `VlNull{} == ptr` is forced in
+    assert cmd[cmd.index("-CFLAGS") + 1] == f"-std=c++20 -O0 -include {CLANG_COMPAT_HEADER}"
+    assert CLANG_COMPAT_HEADER.is_file()
     for flag in ("CXX=/usr/bin/clang++", "LINK=/usr/bin/clang++", "CFG_CXXFLAGS_PCH_I=-include-pch",
                  "CFG_GCH_IF_CLANG=.gch"):  # fmt: skip
         assert cmd[cmd.index(flag) - 1] == "-MAKEFLAGS"
@@ -488,3 +492,65 @@ def test_compile_slots(monkeypatch: pytest.MonkeyPatch, cores: int, mem_gb: floa
     else:
         monkeypatch.setenv("DVSMITH_SIM_COMPILES", env)
     assert verilator.compile_slots() == want
+
+
+def _uvm_dpi_tree(tc: Toolchain) -> None:
+    from dvsmith.sim.hdl_backdoor import UVM_DPI_FILES
+
+    dpi = tc.uvm_home / "src" / "dpi"
+    dpi.mkdir(parents=True, exist_ok=True)
+    for name in UVM_DPI_FILES:
+        (dpi / name).write_text(f"// {name}\n")
+
+
+def test_hdl_backdoor_detection(tmp_path: Path) -> None:
+    from dvsmith.sim.hdl_backdoor import design_modules, uses_hdl_backdoor
+
+    ral = tmp_path / "ral.sv"
+    ral.write_text('class b extends uvm_reg_block;\n  function void build();\n    add_hdl_path("tb.dut");\n'
+                   "  endfunction\nendclass\n")  # fmt: skip
+    sb = tmp_path / "sb.sv"
+    sb.write_text("class s;\n  task t();\n    r.mirror(st, UVM_CHECK, UVM_BACKDOOR);\n  endtask\nendclass\n")
+    quiet = tmp_path / "quiet.sv"
+    quiet.write_text('// add_hdl_path("x") and uvm_hdl_read in a comment\nstring s = "UVM_BACKDOOR";\n'
+                     "uvm_hdl_path_concat c;\n")  # fmt: skip
+    direct = tmp_path / "direct.sv"
+    direct.write_text('function void f(); void\'(uvm_hdl_deposit("tb.dut.r", 1)); endfunction\n')
+    assert uses_hdl_backdoor([ral]) and uses_hdl_backdoor([sb]) and uses_hdl_backdoor([direct])
+    assert not uses_hdl_backdoor([quiet])  # comments, strings and the path type are no backdoor access
+    mods = tmp_path / "mods.sv"
+    mods.write_text("module automatic top; endmodule\nmacromodule dut2 #(parameter P = 1) (); endmodule\n"
+                    "module dvsmith_probe; endmodule\n// module fake;\ninterface bus_if; endinterface\n"
+                    "module \\odd\"name ; endmodule\n")  # fmt: skip
+    assert design_modules([mods]) == ["dut2", "top"]
+
+
+def test_build_command_with_hdl_backdoor(tmp_path: Path) -> None:
+    from dvsmith.sim.hdl_backdoor import dpi_source
+
+    tc = _fake_toolchain(tmp_path)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")
+    unit = unit.model_copy(update={"files": ["tb/seq.svh"]})  # an included file the unit reads
+    req = CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w")
+    (repo / "tb" / "seq.svh").write_text('class s; task t(); r.peek(st, v); void\'(uvm_hdl_check_path("a")); '
+                                         "endtask endclass\n")  # fmt: skip
+    cmd, _, _ = adapter.build_command(req, tc)
+    assert "+define+UVM_NO_DPI" in cmd and "--vpi" not in cmd  # UVM's DPI sources are not in this tree
+    before = _key(adapter, req, tc)
+    _uvm_dpi_tree(tc)
+    cmd, _, _ = adapter.build_command(req, tc)
+    assert "+define+UVM_NO_DPI" not in cmd and "--vpi" in cmd and str(dpi_source()) in cmd
+    assert f"-I{tc.uvm_home / 'src' / 'dpi'}" in cmd
+    vlt = next(Path(a) for a in cmd if a.endswith(".vlt") and "hdl_public" in a)
+    assert vlt.read_text().splitlines()[1:] == ['public_flat_rw -module "dut" -var "*"',
+                                                'public_flat_rw -module "top" -var "*"']  # fmt: skip
+    assert "--public-flat-rw" not in cmd  # it would reach std::process (C++ that does not build)
+    k1 = _key(adapter, req, tc)
+    assert k1 != before
+    (tc.uvm_home / "src" / "dpi" / "uvm_regex.cc").write_text("// changed\n")
+    assert _key(adapter, req, tc) != k1  # the UVM DPI sources compiled in are part of the key
+    (repo / "tb" / "seq.svh").write_text("// seq\n")
+    cmd, _, _ = adapter.build_command(req, tc)
+    assert "+define+UVM_NO_DPI" in cmd and "--vpi" not in cmd  # no backdoor: UVM's pure-SV mode

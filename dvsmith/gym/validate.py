@@ -154,6 +154,12 @@ async def simulate_tasks(
             summary.compile_coverage_flags[key] = list(res.coverage_flags)
         if res.retried_without_fsm:
             summary.compile_retried_without_fsm.append(key)
+        if res.hdl_backdoor:
+            summary.compile_hdl_backdoor.append(key)
+        if res.cxx:
+            summary.compile_cxx[key] = res.cxx
+        if res.retried_with_gxx:
+            summary.compile_retried_with_gxx.append(key)
         summary.compiles += 1
         summary.compiles_cached += int(res.cached)
         if res.fcov_lowered or res.fcov_unsupported:

