@@ -146,13 +146,16 @@ endclass
 """
 
 
-def test_event_null_assignment_becomes_empty_statement() -> None:
-    """Checked on real Verilator: the original fails in C++ (VlAssignableEvent = VlNull), the rewritten
-    wait/trigger loop gets each of three triggers once."""
+def test_event_null_assignment_becomes_a_fresh_event() -> None:
+    """Checked on real Verilator: the original fails in C++ (VlAssignableEvent = VlNull); rewritten, a loop
+    calling get() again in the same time step blocks until the next trigger (got 1 at 5, 2 at 10, 3 at 15),
+    where dropping the statement looped forever in zero time (wb_conmax)."""
     out, names = _run(EVENT_NULL, "event_null_assignment")
     assert names == ["event_null_assignment", "event_null_assignment"]
-    assert "    /* dvsmith: send_to_get = null; */ ;\n" in out
-    assert "if (m_tr == null) /* dvsmith: this.send_to_get = null; */ ;" in out  # still one statement
+    assert ("    begin event dvsmith_null_ev; send_to_get = dvsmith_null_ev; end /* dvsmith: send_to_get = null; */\n"
+            in out)  # fmt: skip
+    assert ("if (m_tr == null) begin event dvsmith_null_ev_2; this.send_to_get = dvsmith_null_ev_2; end "
+            "/* dvsmith: this.send_to_get = null; */") in out  # still one statement
     assert "    m_tr = null;\n" in out and "done_item = null;" in out  # class handles keep their null
     assert out.count("\n") == EVENT_NULL.decode().count("\n")  # no line moves
 

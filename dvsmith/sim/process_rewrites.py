@@ -30,11 +30,13 @@
   (compared zero-extended, as the concatenation is). Only ``>>`` without a slice size, over one queue of
   ``bit`` or ``logic`` the file declares, inside a class declared in the same file.
 - ``event_null_assignment``: ``send_to_get = null;`` where ``send_to_get`` is an ``event`` the file declares
-  (Practical-UVM's wb_slave, after ``wait(send_to_get.triggered)``: "consume" the trigger). Verilator emits
-  an assignment of ``VlNull`` to its event type that no C++ compiler builds. The statement becomes an empty
-  one (the original kept in a comment): Verilator's ``.triggered`` is already false in every later time
-  step, which is what the bench relies on; what differs is a second wait in the same time step (it would
-  not block) and a later ``->`` on the event (it still triggers, where a null event would not).
+  (Practical-UVM's wb_slave, after ``wait(send_to_get.triggered)``: "consume" the trigger so the next
+  ``get`` waits). Verilator emits an assignment of ``VlNull`` to its event type that no C++ compiler
+  builds. The event is given a fresh one instead, ``begin event dvsmith_null_ev; e = dvsmith_null_ev; end``
+  (event assignment, IEEE 1800 15.5.5.1): not triggered, so a wait in the same time step blocks (merely
+  dropping the statement made wb_conmax's slave loop forever in zero time), and a later ``->`` triggers it
+  and wakes its waiters. In a class method (automatic) the block's event is new on every call; in static
+  code it is one variable, triggered again only within the time step of a ``->``.
 """
 
 from __future__ import annotations
@@ -331,7 +333,7 @@ def _assigned_name(left: Any) -> str | None:
 
 class EventNullAssignment(Rewrite):
     name = "event_null_assignment"
-    summary = "ev = null; on an event -> an empty statement (Verilator cannot assign null to an event)"
+    summary = "ev = null; on an event -> ev = a fresh event (Verilator cannot assign null to an event)"
 
     def wants(self, text: str, ctx: RewriteContext) -> bool:
         return "event" in text and "null" in text
@@ -341,6 +343,7 @@ class EventNullAssignment(Rewrite):
         out: list[Edit] = []
         if not events:
             return out
+        used = {t.valueText for t in tokens(view.tree.root) if t.kind == TokenKind.Identifier}
         for st in nodes(view.tree.root):
             if st.kind != SK.ExpressionStatement or st.expr.kind != SK.AssignmentExpression:
                 continue
@@ -353,7 +356,10 @@ class EventNullAssignment(Rewrite):
             original = view.src(st)
             if "*/" in original:
                 continue
-            what = (f"{original} (an event) -> an empty statement (Verilator cannot assign null to an event; its "
-                    ".triggered is false again in the next time step)")  # fmt: skip
-            out.append(Edit(s, e, f"/* dvsmith: {original} */ ;", view.line(s), what))
+            fresh = _fresh("dvsmith_null_ev", used)
+            target = view.src(a.left)
+            what = (f"{original} (an event) -> {target} = a fresh event (Verilator cannot assign null to an event; "
+                    "the fresh one is not triggered until the next ->)")  # fmt: skip
+            out.append(Edit(s, e, f"begin event {fresh}; {target} = {fresh}; end /* dvsmith: {original} */",
+                            view.line(s), what))  # fmt: skip
         return out
