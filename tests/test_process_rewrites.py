@@ -149,7 +149,7 @@ endclass
 def test_event_null_assignment_becomes_a_fresh_event() -> None:
     """Checked on real Verilator: the original fails in C++ (VlAssignableEvent = VlNull); rewritten, a loop
     calling get() again in the same time step blocks until the next trigger (got 1 at 5, 2 at 10, 3 at 15),
-    where dropping the statement looped forever in zero time (wb_conmax)."""
+    where dropping the statement lets every get of that time step through (got 1, 2, 3 all at 5)."""
     out, names = _run(EVENT_NULL, "event_null_assignment")
     assert names == ["event_null_assignment", "event_null_assignment"]
     assert ("    begin event dvsmith_null_ev; send_to_get = dvsmith_null_ev; end /* dvsmith: send_to_get = null; */\n"

@@ -33,10 +33,12 @@
   (Practical-UVM's wb_slave, after ``wait(send_to_get.triggered)``: "consume" the trigger so the next
   ``get`` waits). Verilator emits an assignment of ``VlNull`` to its event type that no C++ compiler
   builds. The event is given a fresh one instead, ``begin event dvsmith_null_ev; e = dvsmith_null_ev; end``
-  (event assignment, IEEE 1800 15.5.5.1): not triggered, so a wait in the same time step blocks (merely
-  dropping the statement made wb_conmax's slave loop forever in zero time), and a later ``->`` triggers it
-  and wakes its waiters. In a class method (automatic) the block's event is new on every call; in static
-  code it is one variable, triggered again only within the time step of a ``->``.
+  (event assignment, IEEE 1800 15.5.5.1): not triggered, so a wait in the same time step blocks, and a
+  later ``->`` triggers it and wakes its waiters. Merely dropping the statement is wrong: a loop calling
+  ``get`` again without a delay passes every wait in the trigger's time step (checked on real Verilator:
+  got 1, 2, 3 all at 5 where the fresh event gives 5, 10, 15). In a class method (automatic) the block's
+  event is new on every call; in static code it is one variable, triggered again only within the time
+  step of a ``->``.
 """
 
 from __future__ import annotations
