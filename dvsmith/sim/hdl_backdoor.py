@@ -15,7 +15,7 @@ for VCS, Questa and Xcelium only, so such a unit is compiled instead:
   (Verilator 5.049, checked).
 
 Detected on the tokens of every file the compile reads (pyslang's lexer: comments and strings don't
-count). A UVM tree without the DPI sources dvsmith compiles keeps ``UVM_NO_DPI`` (the reason is kept).
+count). A UVM tree without the DPI sources dvsmith compiles keeps ``UVM_NO_DPI`` (``missing_uvm_dpi``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from pyslang import BumpAllocator, Diagnostics, SourceManager
-from pyslang.parsing import Lexer, TokenKind
+from pyslang.parsing import TokenKind
 
 from dvsmith import paths
+from dvsmith.sim import lexscan
 
 BACKDOOR_NAMES = frozenset({"add_hdl_path", "add_hdl_path_slice", "set_hdl_path_root", "UVM_BACKDOOR"})
 _HDL_PREFIX = "uvm_hdl_"  # uvm_hdl_read/deposit/force/check_path/release...: but not uvm_hdl_path_concat
@@ -37,8 +37,6 @@ _QUICK = ("hdl_path", "uvm_backdoor", "uvm_hdl_")
 # the UVM sources dvsmith_uvm_dpi.cc includes (UVM 1.2 and 1800.2 have them in src/dpi)
 UVM_DPI_FILES = ("uvm_dpi.h", "uvm_common.c", "uvm_regex.cc", "uvm_svcmd_dpi.c")
 _NAMED = (TokenKind.Identifier, TokenKind.MacroUsage)
-_MODULE_KEYWORDS = (TokenKind.ModuleKeyword, TokenKind.MacromoduleKeyword)
-_LIFETIME = (TokenKind.AutomaticKeyword, TokenKind.StaticKeyword)
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")  # what a .vlt string may hold as a module name
 
 
@@ -47,30 +45,13 @@ def dpi_source() -> Path:
     return Path(str(resources.files("dvsmith.sim") / "data" / "dvsmith_uvm_dpi.cc"))
 
 
-def _tokens(f: Path, text: str) -> Iterable:
-    sm = SourceManager()
-    lexer = Lexer(sm.assignText(str(f), text), BumpAllocator(), Diagnostics(), sm)
-    while True:
-        tok = lexer.lex()
-        if tok.kind == TokenKind.EndOfFile:
-            return
-        yield tok
-
-
-def _read(f: Path) -> str | None:
-    try:
-        return f.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-
-
 def uses_hdl_backdoor(files: Iterable[Path]) -> bool:
     """True when any file names a register-model HDL path, ``UVM_BACKDOOR`` or an ``uvm_hdl_*`` routine."""
     for f in files:
-        text = _read(f)
+        text = lexscan.read_source(f)
         if text is None or not any(q in text.lower() for q in _QUICK):
             continue
-        for tok in _tokens(f, text):
+        for tok in lexscan.tokens(f, text):
             if tok.kind in _NAMED:
                 name = tok.valueText.lstrip("`")
                 if name in BACKDOOR_NAMES or (name.startswith(_HDL_PREFIX) and name != "uvm_hdl_path_concat"):
@@ -83,26 +64,13 @@ def design_modules(files: Iterable[Path]) -> list[str]:
     dvsmith's own (``dvsmith*``)."""
     names: set[str] = set()
     for f in files:
-        text = _read(f)
+        text = lexscan.read_source(f)
         if text is None or "module" not in text:
             continue
-        after_module = False
-        for tok in _tokens(f, text):
-            if tok.kind in _MODULE_KEYWORDS:
-                after_module = True
-            elif after_module and tok.kind in _LIFETIME:
-                continue
-            else:
-                name = tok.valueText
-                if (
-                    after_module
-                    and tok.kind == TokenKind.Identifier
-                    and _PLAIN_NAME.match(name)
-                    and not name.startswith("dvsmith")
-                ):
-                    names.add(name)
-                after_module = False
-    return sorted(names)
+        for module, _ in lexscan.in_modules(lexscan.tokens(f, text)):
+            if module is not None:
+                names.add(module)
+    return sorted(n for n in names if _PLAIN_NAME.match(n) and not n.startswith("dvsmith"))
 
 
 def missing_uvm_dpi(uvm_home: Path) -> list[str]:

@@ -15,10 +15,10 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from pyslang import BumpAllocator, Diagnostics, SourceManager
-from pyslang.parsing import Lexer, TokenKind
+from pyslang.parsing import TokenKind
 
 from dvsmith import paths
+from dvsmith.sim import lexscan
 
 REG_PREFIXES = ("uvm_reg", "uvm_mem", "uvm_vreg", "uvm_predict", "uvm_hdl_path", "UVM_REG", "UVM_MEM", "UVM_HDL")
 _REG_INCLUDE = '`include "reg/uvm_reg_model.svh"'
@@ -31,28 +31,12 @@ _NAMED = (TokenKind.Identifier, TokenKind.Directive, TokenKind.MacroUsage, Token
 def uses_register_layer(files: Iterable[Path]) -> bool:
     """True when any file names a register-layer class, function or macro (as a token)."""
     for f in files:
-        try:
-            text = f.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+        text = lexscan.read_source(f)
+        if text is None or not any(q in text.lower() for q in _QUICK):
             continue
-        low = text.lower()
-        if not any(q in low for q in _QUICK):
-            continue
-        sm = SourceManager()
-        lexer = Lexer(sm.assignText(str(f), text), BumpAllocator(), Diagnostics(), sm)
-        while True:
-            tok = lexer.lex()
-            if tok.kind == TokenKind.EndOfFile:
-                break
-            if tok.kind in (
-                TokenKind.Identifier,
-                TokenKind.Directive,
-                TokenKind.MacroUsage,
-                TokenKind.SystemIdentifier,
-            ):
-                name = tok.valueText.lstrip("`")
-                if name.startswith(REG_PREFIXES):
-                    return True
+        for tok in lexscan.tokens(f, text):
+            if tok.kind in _NAMED and tok.valueText.lstrip("`").startswith(REG_PREFIXES):
+                return True
     return False
 
 

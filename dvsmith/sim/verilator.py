@@ -32,12 +32,11 @@ from importlib import resources
 from pathlib import Path
 
 import orjson
-from pyslang import BumpAllocator, Diagnostics, SourceManager
-from pyslang.parsing import Lexer, TokenKind
+from pyslang.parsing import TokenKind
 
 from dvsmith import paths
 from dvsmith.analysis.profile import CompileUnit
-from dvsmith.sim import hdl_backdoor
+from dvsmith.sim import hdl_backdoor, lexscan
 from dvsmith.sim.base import (
     CompileRequest,
     CompileResult,
@@ -196,32 +195,11 @@ def _walk_includes(folder: Path) -> Iterator[Path]:
 def find_uvm_top(sources: list[Path]) -> str | None:
     """The module whose body calls ``run_test`` (pyslang's lexer: comments and strings don't count)."""
     for src in sources:
-        try:
-            text = src.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+        text = lexscan.read_source(src)
+        if text is None or "run_test" not in text:
             continue
-        if "run_test" not in text:
-            continue
-        sm = SourceManager()
-        lexer = Lexer(sm.assignText(str(src), text), BumpAllocator(), Diagnostics(), sm)
-        module: str | None = None
-        expect_name = False
-        while True:
-            tok = lexer.lex()
-            kind = tok.kind
-            if kind == TokenKind.EndOfFile:
-                break
-            if kind in (TokenKind.ModuleKeyword, TokenKind.MacromoduleKeyword):
-                expect_name = True
-                continue
-            if expect_name and kind == TokenKind.Identifier:
-                module, expect_name = tok.valueText, False
-                continue
-            if kind not in (TokenKind.AutomaticKeyword, TokenKind.StaticKeyword):
-                expect_name = False
-            if kind == TokenKind.EndModuleKeyword:
-                module = None
-            elif kind == TokenKind.Identifier and tok.valueText == "run_test" and module:
+        for module, tok in lexscan.in_modules(lexscan.tokens(src, text)):
+            if module and tok.kind == TokenKind.Identifier and tok.valueText == "run_test":
                 return module
     return None
 
