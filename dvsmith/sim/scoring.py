@@ -74,7 +74,11 @@ def health_reasons(
     if health.process_timeout:
         t = health.last_report_time
         last = f" (its last UVM report was at simulation time {t})" if t else ""
-        reasons.append(f"the simulation was killed: it ran longer than the time limit{last}")
+        solver = ""
+        if health.solver_errors:
+            solver = (f"; Verilator's constraint solver rejected a randomize() query ({health.solver_errors[0]}),"
+                      " after which the run waits on the solver")  # fmt: skip
+        reasons.append(f"the simulation was killed: it ran longer than the time limit{last}{solver}")
     if health.uvm_timeout:
         reasons.append("UVM phase timeout ([PH_TIMEOUT])")
     if health.invalid_test:

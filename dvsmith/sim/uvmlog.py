@@ -103,6 +103,7 @@ class LogHealth(BaseModel):
     last_report_time: str | None = None  # the "@ T" of the log's last UVM report (where a hung run stopped)
     sim_errors: list[str] = Field(default_factory=list)  # simulator-level error lines (first few)
     sim_error_count: int = 0
+    solver_errors: list[str] = Field(default_factory=list)  # z3's error replies to Verilator (sim/solver.py)
     errors: list[str] = Field(default_factory=list)  # first UVM_ERROR / UVM_FATAL lines
 
     @property

@@ -61,6 +61,7 @@ from dvsmith.sim.probe import (
     probe_source,
     read_probe,
 )
+from dvsmith.sim.solver import read_solver_errors, solver_env
 from dvsmith.sim.toolchain import Toolchain, resolve_toolchain
 from dvsmith.sim.uvmlog import parse_uvm_log_file
 from dvsmith.sim.uvmpkg import uses_register_layer, uvm_package
@@ -693,14 +694,16 @@ class VerilatorAdapter(SimulatorAdapter):
             probe_target = new_probe_target(req.work_dir, stem)
             req = req.model_copy(update={"plusargs": [*req.plusargs, *probe_plusargs(*probe_target)]})
         fcov = req.work_dir / f"{stem}.fcov.json"  # lowered covergroups' results (functional coverage)
-        with contextlib.suppress(FileNotFoundError):
-            fcov.unlink()
+        solver_log = req.work_dir / f"{stem}.solver-errors.log"  # z3's error replies (sim/solver.py)
+        for stale in (fcov, solver_log):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
         req = req.model_copy(update={"plusargs": [*req.plusargs, f"+{PLUSARG}={fcov}"]})
         cmd = self.run_command(req, cov)
         outcome = await run_process(
             cmd,
             cwd=req.work_dir,
-            env=tc.env(),
+            env={**tc.env(), **solver_env(tc.z3, solver_log)},
             stdout_path=log,
             stderr_path=err_log,
             timeout_s=req.timeout_s,
@@ -715,6 +718,7 @@ class VerilatorAdapter(SimulatorAdapter):
             process_timed_out=outcome.timed_out,
             stderr_path=err_log,
         )
+        health.solver_errors = read_solver_errors(solver_log)
         coverage = None
         if cov.is_file():
             coverage = await asyncio.to_thread(parse_coverage_dat, cov)
