@@ -26,7 +26,8 @@ from dvsmith.analysis.profile import Profile
 from dvsmith.analysis.store import load_profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
-from dvsmith.gym.clean import CleanResult, TaskCleaning, clean_repo
+from dvsmith.gym.clean import clean_repo
+from dvsmith.gym.clean_models import CleanResult, TaskCleaning
 from dvsmith.gym.models import BuildReport, Task, TaskStatus
 from dvsmith.gym.outdir import check_out, clean_stale_temps, make_temp_dir, swap_into_place
 from dvsmith.gym.plan import TaskPlan, plan_tasks

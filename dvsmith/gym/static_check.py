@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis import limits
 from dvsmith.analysis.profile import Profile
-from dvsmith.gym.clean import CleanResult, fingerprint
+from dvsmith.gym.clean import fingerprint
+from dvsmith.gym.clean_models import CleanResult
 from dvsmith.gym.plan import ClassIndex, TaskPlan
 from dvsmith.gym.svtext import (
     decode,
