@@ -24,9 +24,10 @@ from dvsmith.analysis.profile import (
 )
 from dvsmith.analysis.profile import TestInfo as TInfo
 from dvsmith.errors import UserInputError
-from dvsmith.gym.clean import clean_repo, restore_for_eval
+from dvsmith.gym.clean import clean_repo
 from dvsmith.gym.clean_models import CleanResult
 from dvsmith.gym.plan import TaskPlan, find_class_span, plan_tasks, slug
+from dvsmith.gym.restore import restore_for_eval
 from dvsmith.gym.static_check import static_check
 from dvsmith.gym.svtext import lex
 

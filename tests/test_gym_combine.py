@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from dvsmith.analysis.ingest import analyze_repo
-from dvsmith.gym.clean import clean_repo, merge_versions, restore_combined
+from dvsmith.gym.clean import clean_repo
 from dvsmith.gym.plan import plan_tasks
+from dvsmith.gym.restore import merge_versions, restore_combined
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -11,9 +11,10 @@ import pytest
 
 from dvsmith.analysis.ingest import analyze_repo
 from dvsmith.analysis.profile import Profile
-from dvsmith.gym.clean import clean_repo, restore_for_eval
+from dvsmith.gym.clean import clean_repo
 from dvsmith.gym.clean_models import CleanResult
 from dvsmith.gym.plan import TaskPlan, plan_tasks
+from dvsmith.gym.restore import restore_for_eval
 from dvsmith.gym.static_check import static_check
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -536,7 +536,7 @@ def _parse_unit(
 def _overlay(gym_dir: Path, task: Any, files: dict[str, Path]) -> dict[str, bytes]:
     """The files the eval would change in its scratch copy of the gym: the solution's (a file to write it
     leaves out counts as empty) and the gym files that get the task's removed references back."""
-    from dvsmith.gym.clean import restore_for_eval
+    from dvsmith.gym.restore import restore_for_eval
 
     work = Path(tempfile.mkdtemp(prefix="dvsmith-allow-"))
     try:

@@ -28,9 +28,9 @@ from dvsmith.errors import ToolchainError, UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.allowlist import check_solution, uvm_sources
 from dvsmith.gym.build import load_build, load_task
-from dvsmith.gym.clean import CombineConflict, merge_versions, restore_combined, restore_for_eval
 from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
+from dvsmith.gym.restore import CombineConflict, merge_versions, restore_combined, restore_for_eval
 from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
