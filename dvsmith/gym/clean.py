@@ -17,7 +17,6 @@ So gym + oracle files + restored references is exactly the original repo minus o
 from __future__ import annotations
 
 import bisect
-import difflib
 import hashlib
 import os
 import posixpath
@@ -26,7 +25,6 @@ import shutil
 import stat
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +32,13 @@ from dvsmith.analysis import limits
 from dvsmith.analysis.profile import Profile, Span
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
-from dvsmith.gym.clean_models import CleanResult, RemovedRange, RemovedReference, TaskCleaning
+from dvsmith.gym.clean_edits import Edit, diff_refs, sv_reference_edits, text_reference_edits
+from dvsmith.gym.clean_models import CleanResult, RemovedRange, TaskCleaning
 from dvsmith.gym.plan import ClassIndex, TaskPlan
 from dvsmith.gym.svtext import (
     Tok,
     apply_deletions,
     decode,
-    find_words,
-    is_doc,
-    is_filelist,
     is_sv,
     lex,
     line_bounds,
@@ -50,7 +46,6 @@ from dvsmith.gym.svtext import (
     merge_ranges,
     resolve_include,
     shingles,
-    split_lines,
 )
 from dvsmith.paths import atomic_write_bytes
 
@@ -70,14 +65,6 @@ EXCLUDED_DIRS = frozenset(
 )
 EXCLUDED_SUFFIXES = (".log", ".vcd", ".fst", ".wlf", ".ucdb", ".vpd", ".fsdb", ".pyc", ".daidir", ".shm")
 EXCLUDED_FILES = frozenset({"coverage.dat", "transcript", "ucli.key"})
-
-
-@dataclass(frozen=True)
-class _Edit:
-    start: int
-    end: int
-    owner: str
-    kind: str
 
 
 # ---------------------------------------------------------------------------------------------- copy
@@ -182,17 +169,6 @@ def extend_range(data: bytes, start: int, end: int) -> tuple[int, int]:
         pls, _ = line_bounds(data, s - 1)
         if data[pls:s].strip() == b"":
             s = pls
-    return s, e
-
-
-def _whole_line_if_alone(data: bytes, s: int, e: int, comment: bytes = b"//") -> tuple[int, int]:
-    ls, le = line_bounds(data, s)
-    if e > le:
-        return s, e
-    before = data[ls:s].strip()
-    after = data[e:le].strip()
-    if before == b"" and (after == b"" or after.startswith(comment)):
-        return ls, le
     return s, e
 
 
@@ -312,7 +288,7 @@ def clean_repo(
     reporter(Event("task_start", phase="clean", total=len(plans)))
 
     # 1. class ranges of every task
-    class_edits: dict[str, list[_Edit]] = defaultdict(list)
+    class_edits: dict[str, list[Edit]] = defaultdict(list)
     ranges_by_task: dict[str, list[RemovedRange]] = defaultdict(list)
     removed_keys: dict[tuple[str, str], str] = {}
     task_notes: dict[str, list[str]] = defaultdict(list)
@@ -329,7 +305,7 @@ def clean_repo(
             starts = _line_starts_cached(ctx, rc.file)
             for sp in (rc.span, *rc.extern_spans):
                 s, e = extend_range(data, sp.start, sp.end)
-                class_edits[rc.file].append(_Edit(s, e, p.id, "class"))
+                class_edits[rc.file].append(Edit(s, e, p.id, "class"))
                 ranges_by_task[p.id].append(
                     RemovedRange(
                         file=rc.file,
@@ -393,7 +369,7 @@ def clean_repo(
         return removed_keys.get(entry.key)
 
     # 4. references in the files that stay
-    edits: dict[str, list[_Edit]] = defaultdict(list)
+    edits: dict[str, list[Edit]] = defaultdict(list)
     for rel, es in class_edits.items():
         if rel not in whole:
             edits[rel].extend(es)
@@ -405,9 +381,9 @@ def clean_repo(
             continue
         protected = merge_ranges((e.start, e.end) for e in class_edits.get(rel, []))
         if is_sv(rel):
-            found = _sv_reference_edits(ctx, rel, protected, whole, names, bases, owner_of_hit)
+            found = sv_reference_edits(ctx, rel, protected, whole, names, bases, owner_of_hit)
         else:
-            found = _text_reference_edits(ctx, rel, names, bases, owner_of_hit)
+            found = text_reference_edits(ctx, rel, names, bases, owner_of_hit)
         edits[rel].extend(found)
 
     # 5. the gym
@@ -473,7 +449,7 @@ def clean_repo(
             else:
                 kinds = "+".join(sorted({e.kind for e in es if e.owner in putback}))
                 deleted = merge_ranges((e.start, e.end) for e in es if e.owner not in putback)
-                tc.removed_references.extend(_diff_refs(rel, cleaned[rel], target, kinds, deleted))
+                tc.removed_references.extend(diff_refs(rel, cleaned[rel], target, kinds, deleted))
         tc.oracle_files = list(tc.files_to_write)
         tc.removed_ranges = sorted(
             (r for r in ranges_by_task.get(p.id, []) if r.file not in whole), key=lambda r: (r.file, r.start)
@@ -544,211 +520,6 @@ def _write(root: Path, rel: str, data: bytes, source: Path) -> None:
     except OSError:
         return
     os.chmod(dest, mode | stat.S_IRUSR | stat.S_IWUSR)
-
-
-def _origin(offset: int, deleted: list[tuple[int, int]]) -> int:
-    """Map a byte offset of "original minus ``deleted``" back to the original file."""
-    for start, end in deleted:
-        if start <= offset:
-            offset += end - start
-        else:
-            break
-    return offset
-
-
-def _diff_refs(
-    rel: str, cleaned: bytes, target: bytes, kind: str, deleted: list[tuple[int, int]]
-) -> list[RemovedReference]:
-    try:
-        a_text, b_text, codec = cleaned.decode("utf-8"), target.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        a_text, b_text, codec = cleaned.decode("latin-1"), target.decode("latin-1"), "latin-1"
-    a, b = split_lines(a_text), split_lines(b_text)
-    b_offsets = [0]
-    for line in b:
-        b_offsets.append(b_offsets[-1] + len(line.encode(codec, "surrogateescape")))
-    refs: list[RemovedReference] = []
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            continue
-        if i1 == i2:  # a pure insertion: one hunk per line, each with its own place in the original
-            refs.extend(
-                RemovedReference(
-                    file=rel,
-                    line_index=i1,
-                    count=0,
-                    text=b[j],
-                    expect="",
-                    kind=kind,
-                    encoding=codec,
-                    origin=_origin(b_offsets[j], deleted),
-                )
-                for j in range(j1, j2)
-            )
-            continue
-        refs.append(
-            RemovedReference(
-                file=rel,
-                line_index=i1,
-                count=i2 - i1,
-                text="".join(b[j1:j2]),
-                expect="".join(a[i1:i2]),
-                kind=kind,
-                encoding=codec,
-                origin=_origin(b_offsets[j1], deleted),
-            )
-        )
-    return refs
-
-
-# ----------------------------------------------------------------------------- reference finding
-
-
-def _sv_reference_edits(
-    ctx: _Ctx,
-    rel: str,
-    protected: list[tuple[int, int]],
-    whole: dict[str, str],
-    names: frozenset[str],
-    bases: frozenset[str],
-    owner_of_hit: Any,
-) -> list[_Edit]:
-    data = ctx.read(rel)
-    toks = ctx.toks(rel)
-    pstarts = [r[0] for r in protected]
-
-    def inside(off: int) -> bool:
-        i = bisect.bisect_right(pstarts, off) - 1
-        return i >= 0 and off < protected[i][1]
-
-    out: list[_Edit] = []
-
-    def hits(start: int, end: int) -> list[tuple[int, int, str]]:
-        found: list[tuple[int, int, str]] = []
-        for hs, he, word in find_words(data[start:end], names, bases):
-            owner = owner_of_hit(word, rel)
-            if owner is not None:
-                found.append((start + hs, start + he, owner))
-        return found
-
-    code_idx = [i for i, t in enumerate(toks) if not t.trivia]
-    for pos, i in enumerate(code_idx):
-        t = toks[i]
-        if inside(t.start):
-            continue
-        if t.kind == "Directive" and t.text == "`include" and pos + 1 < len(code_idx):
-            lit = toks[code_idx[pos + 1]]
-            if lit.kind == "StringLiteral":
-                target = ctx.resolve_include(lit.text, rel)
-                if target is not None and target in whole:
-                    s, e = _whole_line_if_alone(data, t.start, lit.end)
-                    out.append(_Edit(s, e, whole[target], "include"))
-            continue
-        if t.kind == "StringLiteral":
-            prev = toks[code_idx[pos - 1]] if pos > 0 else None
-            if prev is not None and prev.kind == "Directive" and prev.text == "`include":
-                continue
-            for s, e, owner in hits(t.start + 1, t.end - 1):
-                out.append(_Edit(s, e, owner, "string"))
-            continue
-        if t.kind == "TypedefKeyword" and pos + 3 < len(code_idx):
-            k1, k2, k3 = (toks[code_idx[pos + n]] for n in (1, 2, 3))
-            if k1.kind == "ClassKeyword" and k2.kind == "Identifier" and k3.kind == "Semicolon":
-                owner = owner_of_hit(k2.text, rel)
-                if owner is not None:
-                    s, e = _whole_line_if_alone(data, t.start, k3.end)
-                    out.append(_Edit(s, e, owner, "typedef"))
-    for t in toks:
-        if not t.trivia or t.kind not in ("LineComment", "BlockComment") or inside(t.start):
-            continue
-        for hs, _he, owner in hits(t.start, t.end):
-            out.append(_comment_edit(data, t, hs, owner))
-    return out
-
-
-def _comment_edit(data: bytes, t: Tok, hs: int, owner: str) -> _Edit:
-    ls, le = line_bounds(data, hs)
-    if t.kind == "LineComment" or b"\n" not in data[t.start : t.end]:
-        line_s, line_e = line_bounds(data, t.start)
-        if data[line_s : t.start].strip() == b"" and data[t.end : line_e].strip() == b"":
-            return _Edit(line_s, line_e, owner, "comment")
-        if t.kind == "LineComment":
-            s = t.start
-            while s > line_s and data[s - 1 : s] in (b" ", b"\t"):
-                s -= 1
-            return _Edit(s, t.end, owner, "comment")
-        return _Edit(t.start + 2, t.end - 2, owner, "comment")
-    if ls <= t.start:  # first line of a block comment: keep the opener
-        end = le - 1 if data[le - 1 : le] == b"\n" else le
-        return _Edit(t.start + 2, max(t.start + 2, end), owner, "comment")
-    if le >= t.end:  # last line: keep the closer
-        return _Edit(ls, t.end - 2, owner, "comment")
-    return _Edit(ls, le, owner, "comment")
-
-
-_STOP = frozenset(b" \t\r\n;,\"'`()[]{}<>|&")
-
-
-def _word_char(byte: int) -> bool:
-    """Part of a list word (a test name, a path, a plusarg) rather than a separator."""
-    return byte not in _STOP
-
-
-_ASSIGN = re.compile(rb"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(?::=|::=|\+=|\?=|!=|=)")
-
-
-def _text_reference_edits(
-    ctx: _Ctx,
-    rel: str,
-    names: frozenset[str],
-    bases: frozenset[str],
-    owner_of_hit: Any,
-) -> list[_Edit]:
-    """Filelists, Makefiles, scripts, regression lists, docs: drop the word, or the line."""
-    data = ctx.read(rel)
-    out: list[_Edit] = []
-    doc = is_doc(rel)
-    found: list[tuple[int, int, str]] = []
-    for hs, he, word in find_words(data, names, bases):
-        owner = owner_of_hit(word, rel)
-        if owner is not None:
-            found.append((hs, he, owner))
-    for hs, he, owner in sorted(found):
-        ls, le = line_bounds(data, hs)
-        content_end = le
-        while content_end > ls and data[content_end - 1 : content_end] in (b"\n", b"\r"):
-            content_end -= 1
-        stripped = data[ls:content_end].strip()
-        if doc or stripped.startswith((b"#", b"//", b"--", b";")):
-            out.append(_Edit(ls, le, owner, "text" if doc else "comment"))
-            continue
-        cs = hs
-        while cs > ls and _word_char(data[cs - 1]):
-            cs -= 1
-        ce = he
-        while ce < content_end and _word_char(data[ce]):
-            ce += 1
-        rest = data[ls:cs] + data[ce:content_end]
-        if rest.strip() in (b"", b"\\"):
-            kind = "filelist" if is_filelist(rel) else "test_list"
-            if rest.strip() == b"\\":  # a continuation line holding only this word: keep the backslash
-                out.append(_Edit(cs, ce + (1 if data[ce : ce + 1] == b" " else 0), owner, kind))
-            else:
-                out.append(_Edit(ls, le, owner, kind))
-            continue
-        s, e = cs, ce
-        after = ce
-        while after < content_end and data[after : after + 1] in (b" ", b"\t"):
-            after += 1
-        if after < content_end:
-            e = after
-        else:
-            while s > ls and data[s - 1 : s] in (b" ", b"\t"):
-                s -= 1
-        kind = "test_list" if _ASSIGN.match(data[ls:content_end]) else "text"
-        out.append(_Edit(s, e, owner, kind))
-    return out
 
 
 __all__ = [
