@@ -822,3 +822,42 @@ def test_oversized_literal_is_truncated_as_ieee_says_also_in_a_macro_argument() 
     assert "q = 32'h23456678; r = 8'b00000001; t = 8'd44; w = 3'o7;" in new
     assert "s = 4'hf; u = 8'hzz; v = 16'hFFFF;" in new and "12'habc" in new and "// 8'hfff" in new
     assert [r.name for r in records] == ["oversized_literal"] * 5 and records[-1].line == 5
+
+
+_CFG = ("class base_cfg;\n  rand bit [3:0] lanes;\nendclass\n"
+        "class cfg_c extends base_cfg;\n  typedef enum {A, B} mode_e;\n  rand mode_e mode;\n  int unsigned lim;\n"
+        "endclass\n")  # fmt: skip
+
+
+def test_constraint_handle_copy_takes_rand_members_of_a_non_rand_handle_in_pre_randomize() -> None:
+    text = _CFG + (
+        "class req extends uvm_sequence_item;\n  cfg_c cfg, other;\n  rand cfg_c mine;\n  rand bit [7:0] len;\n"
+        "  constraint c { if (cfg.mode == cfg_c::B) len < cfg.lanes; len < cfg.lim; len != mine.lanes;\n"
+        "                 len != cfg.count(); }\n"
+        "endclass\n")  # fmt: skip
+    new, records = _rewrite(text)
+    assert len(new.splitlines()) == len(text.splitlines())  # every edit stays on its line
+    assert ("cfg_c cfg, other; var type(cfg.mode) dvsmith_cfg__mode; var type(cfg.lanes) dvsmith_cfg__lanes;"
+            in new)  # fmt: skip
+    # a rand property of the class (or of the class it extends) is copied; a non-rand one, a rand handle's
+    # member, a method call and a scoped enum name are left as they are
+    assert ("if (dvsmith_cfg__mode == cfg_c::B) len < dvsmith_cfg__lanes; len < cfg.lim; len != mine.lanes;"
+            in new and "len != cfg.count(); }" in new)  # fmt: skip
+    assert ("function void pre_randomize(); super.pre_randomize(); if (cfg != null) begin "
+            "dvsmith_cfg__mode = cfg.mode; dvsmith_cfg__lanes = cfg.lanes; end endfunction endclass") in new
+    assert {r.name for r in records} == {"constraint_handle_copy"}
+    assert [r.line for r in records if "->" in r.what] == [13, 13]
+    assert "unknown constant mode" in records[1].what
+
+
+def test_constraint_handle_copy_joins_an_existing_pre_randomize_and_skips_an_out_of_block_one() -> None:
+    text = _CFG + (
+        "class req;\n  cfg_c cfg;\n  rand bit [7:0] len;\n  constraint c { len < cfg.lanes; }\n"
+        "  function void pre_randomize();\n    int k;\n    k = 1;\n  endfunction\nendclass\n"
+        "class req2;\n  cfg_c cfg;\n  rand bit [7:0] len;\n  constraint c { len < cfg.lanes; }\n"
+        "  extern function void pre_randomize();\nendclass\n")  # fmt: skip
+    new, records = _rewrite(text)
+    assert "    int k;\n    if (cfg != null) begin dvsmith_cfg__lanes = cfg.lanes; end k = 1;\n" in new
+    assert new.count("pre_randomize();") == 2 and "super.pre_randomize" not in new  # req extends nothing
+    assert new.endswith("  constraint c { len < cfg.lanes; }\n  extern function void pre_randomize();\nendclass\n")
+    assert {r.line for r in records} == {10, 12, 15}

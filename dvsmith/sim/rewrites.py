@@ -37,6 +37,9 @@ Rewrites shipped:
   (``dvsmith.sim.class_rewrites``): a ``local`` property named like its class → ``m_<name>``;
   ``solve a.size before b`` → ``solve a before b``; ``q[i +: W]`` on a queue → ``q[i : (i)+(W)-1]``; an empty
   queue ``{}`` in an assignment pattern → ``'{}``.
+- ``constraint_handle_copy`` (``dvsmith.sim.random_rewrites``): ``cfg.x`` in a constraint, ``cfg`` a non-rand
+  handle and ``x`` rand in its class → a copy of ``cfg.x`` taken in ``pre_randomize`` (Verilator drops ``x``
+  from the other class's own solver query).
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -104,6 +107,18 @@ class RewriteContext:
     module_names: dict[str, set[str]] = field(default_factory=dict)  # module/interface -> names it declares
     guards: dict[str, list[str]] = field(default_factory=dict)  # include-guard macro -> files it guards
     virtual_ifaces: set[str] = field(default_factory=set)  # interfaces named in a `virtual` type
+    rand_members: dict[str, set[str]] = field(default_factory=dict)  # class -> its own rand/randc properties
+    class_bases: dict[str, str] = field(default_factory=dict)  # class -> the class it extends
+
+    def rand_members_of(self, cls: str) -> set[str]:
+        """The rand properties of ``cls`` and of the classes it extends (as far as the unit declares them)."""
+        out: set[str] = set()
+        seen: set[str] = set()
+        while cls in self.rand_members and cls not in seen:
+            seen.add(cls)
+            out |= self.rand_members[cls]
+            cls = self.class_bases.get(cls, "")
+        return out
 
 
 class FileView:
@@ -646,7 +661,9 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
             ctx.guards.setdefault(guard[0], []).append(rel)
     for rel, data in files.items():
         scopes = binds and (b"module" in data or b"interface" in data)
-        if b"struct" not in data and b"parameter" not in data and b"virtual" not in data and not scopes:
+        rand_classes = b"rand" in data and b"class" in data
+        if (b"struct" not in data and b"parameter" not in data and b"virtual" not in data and not scopes
+                and not rand_classes):  # fmt: skip
             continue
         try:
             view = FileView(data, rel)
@@ -661,6 +678,8 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
                 ctx.unpacked_structs.add(n.name.valueText)
             if n.kind == SK.VirtualInterfaceType:
                 ctx.virtual_ifaces.add(n.name.valueText)
+            if rand_classes and n.kind == SK.ClassDeclaration:
+                _gather_class(n, ctx)
             if binds and n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
                 ctx.module_names[n.header.name.valueText] = _declared_names(n)
             if n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
@@ -674,10 +693,23 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
     return ctx
 
 
+def _gather_class(cls: Any, ctx: RewriteContext) -> None:
+    name = cls.name.valueText
+    own = ctx.rand_members.setdefault(name, set())
+    ext = cls.extendsClause
+    if ext is not None and ext.baseName.kind in (SK.IdentifierName, SK.ClassName):
+        ctx.class_bases[name] = ext.baseName.identifier.valueText
+    for item in cls.items:
+        if item.kind != SK.ClassPropertyDeclaration or item.declaration.kind != SK.DataDeclaration:
+            continue
+        if any(q.kind in (TokenKind.RandKeyword, TokenKind.RandCKeyword) for q in item.qualifiers):
+            own.update(d.name.valueText for d in elements(item.declaration.declarators))
+
+
 #: rewrites kept in modules of their own; they register when imported (here, on first use)
 PLUGINS = (
     "dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params", "dvsmith.sim.class_rewrites",
-    "dvsmith.sim.process_rewrites",
+    "dvsmith.sim.process_rewrites", "dvsmith.sim.random_rewrites",
 )
 
 
