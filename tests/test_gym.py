@@ -753,3 +753,19 @@ def test_kept_file_named_after_its_test_is_no_leak(tmp_path: Path) -> None:
     report = static_check(gym, prof, plans, res)
     problems = [p for t in report.tasks for p in t.problems]
     assert not any("left in the gym" in p for p in problems), problems
+
+
+def test_editor_swap_and_backup_files_stay_out_of_the_gym(tmp_path: Path) -> None:
+    """Practical-UVM carries a vim swap file (soc/tb/.list.swp) holding test names: copied into the gym it
+    leaked them (the static check then failed three tasks)."""
+    root, prof = repo2(tmp_path)
+    junk = [".all_tests.sv.swp", ".all_tests.sv.swo", "all_tests.sv~", "#all_tests.sv#", ".#all_tests.sv"]
+    for name in junk:
+        (root / "tests" / name).write_text("class t_write extends base_test; endclass\n")
+    (root / "tests" / ".keep").write_text("a hidden file that is no editor's stays\n")
+    plans = plan_tasks(prof)
+    res = run_clean(root, prof, plans, tmp_path / "out")
+    gym = tmp_path / "out/gym/tests"
+    assert not any((gym / name).exists() for name in junk) and (gym / ".keep").is_file()
+    report = static_check(tmp_path / "out/gym", prof, plans, res)
+    assert report.ok, (report.problems, [t.problems for t in report.tasks])

@@ -70,6 +70,14 @@ EXCLUDED_FILES = frozenset({"coverage.dat", "transcript", "ucli.key"})
 # ---------------------------------------------------------------------------------------------- copy
 
 
+def editor_junk(name: str) -> bool:
+    """An editor's swap, lock or backup file (vim ``.x.sv.swp``/``.swo``, emacs ``#x.sv#``/``.#x.sv``,
+    ``x.sv~``): never a source, and a swap file holds the text of the buffer, a removed test's included."""
+    if name.startswith(".") and len(name) > 4 and name[-4:-1] == ".sw" and "a" <= name[-1] <= "p":
+        return True
+    return name.endswith("~") or name.startswith(".#") or (len(name) > 2 and name[0] == name[-1] == "#")
+
+
 def _excluded(name: str, full: Path, is_dir: bool) -> bool:
     if name in EXCLUDED_DIRS or name in EXCLUDED_FILES:
         return True
@@ -120,6 +128,9 @@ def _walk(repo: Path, skip_roots: Iterable[Path]) -> tuple[list[str], dict[str, 
             if full in skips:
                 continue
             is_dir = ent.is_dir(follow_symlinks=False)
+            if not is_dir and editor_junk(ent.name):
+                notes.append(f"skipped {rel}: an editor's swap or backup file")
+                continue
             if _excluded(ent.name, full, is_dir):
                 notes.append(f"skipped {rel}{'/' if is_dir else ''}: VCS data or build output")
                 continue
