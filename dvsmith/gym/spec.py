@@ -16,28 +16,36 @@ Nothing here comes from the AI: the AI's answer is checked against these facts (
 
 from __future__ import annotations
 
-import atexit
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-import pyslang
 from pydantic import BaseModel, ConfigDict, Field
-from pyslang import parsing, syntax
+from pyslang import syntax
 
 from dvsmith.ai.context import lex_features
 from dvsmith.analysis.parse import name_of, scan_body
 from dvsmith.analysis.profile import ClassDecl, ComponentInfo, Profile, Span
-from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER, PRELUDE
+from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER
+from dvsmith.gym.spec_syntax import (
+    REPORT_MARKER,
+    SK,
+    call_args,
+    dotted,
+    dotted_text,
+    first_literal,
+    node_text,
+    spec_parser,
+    string_literal,
+    type_arg,
+    walk,
+)
 from dvsmith.gym.svtext import is_sv, lex
 from dvsmith.paths import closeness, confine
 
-SK = syntax.SyntaxKind
 SPEC_VERSION = 1
 
-REPORT_MARKER = "dvsmith__report"
-_REPORT_MACROS = ("uvm_info", "uvm_warning", "uvm_error", "uvm_fatal")
 _SYS_OUTPUTS = {"$display", "$write", "$fdisplay", "$fwrite", "$writememh", "$writememb", "$fopen", "$finish", "$stop"}
 _REG_OPS = {"write", "read", "mirror", "update", "peek", "poke", "predict", "set", "get", "reset", "randomize",
             "get_mirrored_value", "needs_update", "write_reg", "read_reg"}
@@ -168,130 +176,7 @@ class TaskSpec(_Model):
         return list(dict.fromkeys(s.sequence for s in self.starts))
 
 
-# ---------------------------------------------------------------------------- parsing
-
-
-def _prelude() -> str:
-    lines = []
-    for line in PRELUDE.splitlines():
-        if any(line.startswith(f"`define {m}(") for m in _REPORT_MACROS):
-            continue
-        lines.append(line)
-    # UVM 1800.2-2017: `uvm_do(SEQ_OR_ITEM, SEQR=get_sequencer(), PRIORITY=-1, CONSTRAINTS={})
-    lines = [ln for ln in lines if not ln.startswith("`define uvm_do(")]
-    lines.append(f"`define uvm_do(S,Q=,A2=,A3=,A4=,A5=,A6=,A7=) begin {DO_ON_MARKER}(S, Q); end")
-    for m in _REPORT_MACROS:
-        args = "ID,MSG,A2=,A3=,A4=,A5=,A6=,A7="
-        lines.append(f'`define {m}({args}) begin {REPORT_MARKER}("{m}", ID, MSG); end')
-    return "\n".join(lines) + "\n"
-
-
-class _SpecParser:
-    def __init__(self) -> None:
-        self.sm = pyslang.SourceManager()
-        buf = self.sm.assignText("dvsmith_spec_prelude.svh", _prelude())
-        tree = syntax.SyntaxTree.fromBuffers([buf], self.sm, pyslang.Bag([parsing.PreprocessorOptions()]), [])
-        self._keep: list[Any] = [tree]
-        self.defs = [
-            tr.syntax() for tr in tree.root.getLastToken().trivia
-            if tr.syntax() is not None and tr.syntax().kind == SK.DefineDirective
-        ]
-        self.n = 0
-
-    def parse(self, text: str, defines: list[str]) -> Any:
-        self.n += 1
-        po = parsing.PreprocessorOptions()
-        po.maxIncludeDepth = 0
-        if defines:
-            po.predefines = defines
-        buf = self.sm.assignText(f"dvsmith_spec_{self.n}.sv", text)
-        return syntax.SyntaxTree.fromBuffers([buf], self.sm, pyslang.Bag([po]), list(self.defs))
-
-
-_PARSER: _SpecParser | None = None
-
-
-def _drop() -> None:
-    global _PARSER
-    _PARSER = None
-
-
-atexit.register(_drop)
-
-
-def _parser() -> _SpecParser:
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = _SpecParser()
-    return _PARSER
-
-
-def _text(node: Any) -> str:
-    return " ".join(str(node).split()) if node is not None else ""
-
-
-def _lit(node: Any) -> str | None:
-    """The value of a string literal expression (None when it is not one)."""
-    if node is not None and node.kind == SK.StringLiteralExpression:
-        return node.literal.valueText
-    return None
-
-
-def _args(inv: Any) -> list[Any]:
-    al = inv.arguments
-    if al is None:
-        return []
-    out = []
-    for a in al.parameters:
-        if isinstance(a, syntax.SyntaxNode):
-            expr = getattr(a, "expr", None)
-            while expr is not None and expr.kind in (SK.SimplePropertyExpr, SK.SimpleSequenceExpr):
-                expr = expr.expr
-            out.append(expr)
-    return out
-
-
-def _dotted(node: Any) -> list[str]:
-    """``a.b.c`` (a ScopedName or MemberAccess chain) -> ["a", "b", "c"]; [] when not a plain chain."""
-    if node is None:
-        return []
-    k = node.kind
-    if k in (SK.IdentifierName, SK.IdentifierSelectName):
-        return [node.identifier.valueText]
-    if k == SK.ThisHandle:
-        return ["this"]
-    if k == SK.ScopedName:
-        if node.separator.valueText != ".":
-            return []
-        left = _dotted(node.left)
-        right = _dotted(node.right)
-        return left + right if left and right else []
-    if k == SK.MemberAccessExpression:
-        left = _dotted(node.left)
-        return [*left, node.name.valueText] if left else []
-    if k == SK.ElementSelectExpression:
-        return _dotted(node.left)
-    return []
-
-
-def _creation_type(expr: Any) -> str | None:
-    if expr is None or expr.kind != SK.InvocationExpression:
-        return None
-    left = expr.left
-    if left.kind != SK.ScopedName or left.separator.valueText != "::":
-        return None
-    last = name_of(left.right)
-    inner = left.left
-    if last in ("create", "get") and inner.kind == SK.ScopedName and name_of(inner.right) == "type_id":
-        return name_of(inner.left)
-    if last == "get_type":
-        return name_of(inner)
-    return None
-
-
-def _type_arg(expr: Any) -> str:
-    """A factory-override argument: ``X::get_type()`` -> X, ``"X"`` -> X, else its text."""
-    return _creation_type(expr) or (_lit(expr) or "").strip() or _text(expr)
+# ---------------------------------------------------------------------------- class facts
 
 
 class _ClassFacts:
@@ -350,7 +235,7 @@ def _constructor(node: Any, cf: _ClassFacts) -> None:
     for item in node.items:
         if not isinstance(item, syntax.SyntaxNode):
             continue
-        text = _text(item)
+        text = node_text(item)
         if item.kind == SK.ExpressionStatement and text.startswith("super.new"):
             continue
         if item.kind == SK.EmptyStatement:
@@ -360,13 +245,6 @@ def _constructor(node: Any, cf: _ClassFacts) -> None:
         else:
             cf.constructor_other += 1
 
-
-def _walk(node: Any) -> Iterable[Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed([c for c in n if isinstance(c, syntax.SyntaxNode)]))
 
 
 # ---------------------------------------------------------------------------- the extractor
@@ -414,7 +292,7 @@ class SpecExtractor:
     def facts_of(self, decl: ClassDecl) -> tuple[_ClassFacts, Any]:
         key = (decl.name, decl.file)
         if key not in self._facts:
-            tree = _parser().parse(self.source(decl), self._defines_for(decl.file))
+            tree = spec_parser().parse(self.source(decl), self._defines_for(decl.file))
             self._facts[key] = (_class_facts(tree, decl.name), tree)  # the tree outlives its nodes' uses
         return self._facts[key]
 
@@ -528,11 +406,11 @@ class SpecExtractor:
             assigns: dict[str, str] = {}
             scan_body(node, mname, starts, locals_, assigns)
             settings: dict[str, list[str]] = {}
-            for n in _walk(node):
+            for n in walk(node):
                 if n.kind in (SK.AssignmentExpression, SK.NonblockingAssignmentExpression):
-                    parts = _dotted(n.left)
+                    parts = dotted(n.left)
                     if len(parts) == 2 and parts[0] in locals_:
-                        settings.setdefault(parts[0], []).append(_text(n))
+                        settings.setdefault(parts[0], []).append(node_text(n))
             for st in starts:
                 typ = st["type"] or assigns.get(st["var"] or "") or locals_.get(st["var"] or "")
                 if typ is None and st["var"]:
@@ -544,7 +422,7 @@ class SpecExtractor:
                 kind = "sequence" if typ in self.seq_names else ("item" if typ in item_names else "other")
                 path = st["sqr"]
                 sqr_type = None
-                parts = _dotted_text(path)
+                parts = dotted_text(path)
                 if parts:
                     sqr_type = self.resolve_path(decl.name, parts, near)
                 spec.starts.append(
@@ -563,26 +441,26 @@ class SpecExtractor:
                 if cs.set_by == decl.name and cs.key == "default_sequence":
                     path = cs.path.rsplit(".", 1)[0] if phase else cs.path
                     st.sequencer, st.phase = path, phase
-                    parts = _dotted_text(path)
+                    parts = dotted_text(path)
                     st.sequencer_type = self.resolve_path(decl.name, parts, near) if parts else None
                     break
 
     def _scan_calls(self, spec: TaskSpec, decl: ClassDecl, mname: str, body: Any) -> None:
         by = decl.name
         ob = spec.objections
-        for n in _walk(body):
+        for n in walk(body):
             k = n.kind
             if k == SK.DelayControl and decl.kind == "test" and mname.endswith("_phase"):
-                ob.delays.append(_text(n))
+                ob.delays.append(node_text(n))
                 continue
             if k != SK.InvocationExpression:
                 continue
             left = n.left
             lk = left.kind
-            args = _args(n)
+            args = call_args(n)
             if lk == SK.SystemName:
                 fn = left.systemIdentifier.valueText
-                pat = _lit(args[0]) if args else None
+                pat = string_literal(args[0]) if args else None
                 if fn in ("$value$plusargs", "$test$plusargs") and pat is not None:
                     spec.plusargs.append(
                         Plusarg(name=_plusarg_name(pat), pattern=pat, read_by=by,
@@ -591,43 +469,44 @@ class SpecExtractor:
                 elif fn in _SYS_OUTPUTS:
                     ident = ""
                     if fn in ("$fopen", "$writememh", "$writememb") and args:
-                        ident = _lit(args[0]) or _text(args[0])
-                    text = next((s for s in (_lit(a) for a in args) if s is not None), "")
+                        ident = string_literal(args[0]) or node_text(args[0])
+                    text = next((s for s in (string_literal(a) for a in args) if s is not None), "")
                     spec.outputs.append(Output(kind=fn, id=ident, text=text, by=by))
                 continue
             if lk == SK.IdentifierName:
                 fn = left.identifier.valueText
                 if fn == REPORT_MARKER and len(args) >= 3:
                     spec.outputs.append(
-                        Output(kind=_lit(args[0]) or "uvm_info", id=_lit(args[1]) or "",
-                               text=_first_literal(args[2]) or "", by=by)
+                        Output(kind=string_literal(args[0]) or "uvm_info", id=string_literal(args[1]) or "",
+                               text=first_literal(args[2]) or "", by=by)
                     )
                 elif fn in (DO_MARKER, DO_ON_MARKER):
                     pass
                 elif fn in ("set_drain_time",) and args:
-                    ob.drain_times.append(_text(args[-1]))
+                    ob.drain_times.append(node_text(args[-1]))
                 elif fn in ("set_global_timeout", "set_timeout") and args:
-                    ob.timeouts.append(_text(args[0]))
+                    ob.timeouts.append(node_text(args[0]))
                 continue
             if lk not in (SK.ScopedName, SK.MemberAccessExpression):
                 continue
             last = name_of(left) or ""
             if lk == SK.ScopedName and left.separator.valueText == "::" and last in ("set", "get"):
-                scope_text = _text(left.left)
+                scope_text = node_text(left.left)
                 if ("uvm_config_db" in scope_text or "uvm_resource_db" in scope_text) and last == "set":
                     if len(args) >= 4:
-                        key = _lit(args[2]) or _text(args[2])
+                        key = string_literal(args[2]) or node_text(args[2])
                         typ = scope_text.split("#", 1)[1].strip().strip("()").strip() if "#" in scope_text else ""
                         spec.config_sets.append(
-                            ConfigSet(type=typ, context=_text(args[0]), path=_lit(args[1]) or _text(args[1]),
-                                      key=key, value=_text(args[3]), set_by=by)
+                            ConfigSet(type=typ, context=node_text(args[0]),
+                                      path=string_literal(args[1]) or node_text(args[1]),
+                                      key=key, value=node_text(args[3]), set_by=by)
                         )
                     continue
             if last in _OVERRIDE_FNS:
                 self._override(spec, left, last, args, by)
                 continue
             if last in _CMDLINE_FNS and args:
-                pat = _lit(args[0])
+                pat = string_literal(args[0])
                 if pat is not None:
                     spec.plusargs.append(Plusarg(name=_plusarg_name(pat), pattern=pat, how="cmdline_processor",
                                                  read_by=by))
@@ -641,13 +520,13 @@ class SpecExtractor:
                 ob.dropped += 1
                 continue
             if last == "set_drain_time" and args:
-                ob.drain_times.append(_text(args[-1]))
+                ob.drain_times.append(node_text(args[-1]))
                 continue
             if last in ("set_timeout", "set_global_timeout") and args:
-                ob.timeouts.append(_text(args[0]))
+                ob.timeouts.append(node_text(args[0]))
                 continue
             if last in _REG_OPS:
-                parts = _dotted(left)[:-1]
+                parts = dotted(left)[:-1]
                 acc = self._reg_access(decl, parts)
                 if acc is not None:
                     reg, fld = acc
@@ -662,16 +541,16 @@ class SpecExtractor:
             original = name_of(inner.left) if inner is not None and inner.kind == SK.ScopedName else ""
             if not args:
                 return
-            override = _type_arg(args[0])
-            path = (_lit(args[1]) or _text(args[1])) if kind == "instance" and len(args) > 1 else ""
+            override = type_arg(args[0])
+            path = (string_literal(args[1]) or node_text(args[1])) if kind == "instance" and len(args) > 1 else ""
         else:  # factory.set_*_override_by_*(original, override) / (original, override, path)
             if len(args) < 2:
                 return
             if kind == "instance":
-                original, override = _type_arg(args[0]), _type_arg(args[1])
-                path = (_lit(args[2]) or _text(args[2])) if len(args) > 2 else ""
+                original, override = type_arg(args[0]), type_arg(args[1])
+                path = (string_literal(args[2]) or node_text(args[2])) if len(args) > 2 else ""
             else:
-                original, override, path = _type_arg(args[0]), _type_arg(args[1]), ""
+                original, override, path = type_arg(args[0]), type_arg(args[1]), ""
         spec.overrides.append(FactoryOverride(kind=kind, original=original or "", override=override, path=path,
                                               set_by=by))
 
@@ -770,20 +649,20 @@ class SpecExtractor:
                 continue
             cf, _ = self.facts_of(c)
             for _m, node in cf.method_nodes:
-                for n in _walk(node):
+                for n in walk(node):
                     if n.kind != SK.InvocationExpression or n.left.kind != SK.ScopedName:
                         continue
                     left = n.left
                     if left.separator.valueText != "::" or name_of(left) != "get":
                         continue
-                    scope_text = _text(left.left)
+                    scope_text = node_text(left.left)
                     if "uvm_config_db" not in scope_text:
                         continue
-                    args = _args(n)
+                    args = call_args(n)
                     if len(args) < 4:
                         continue
                     typ = scope_text.split("#", 1)[1].strip().strip("()").strip() if "#" in scope_text else ""
-                    k = _lit(args[2]) or _text(args[2])
+                    k = string_literal(args[2]) or node_text(args[2])
                     entry = {"key": k, "type": typ, "in_class": c.name}
                     if entry not in gets:
                         gets.append(entry)
@@ -810,16 +689,6 @@ class SpecExtractor:
             )
 
 
-def _first_literal(node: Any) -> str | None:
-    """The node's value when it is a string literal, else the first string literal inside it
-    (``$sformatf("x=%0d", x)`` -> ``x=%0d``)."""
-    if node is None:
-        return None
-    for n in _walk(node):
-        if n.kind == SK.StringLiteralExpression:
-            return n.literal.valueText
-    return None
-
 
 def _is_guard(toks: list[Any], i: int, name: str) -> bool:
     """``toks[i]`` is `` `ifndef name`` directly followed by `` `define name``."""
@@ -829,17 +698,6 @@ def _is_guard(toks: list[Any], i: int, name: str) -> bool:
         and toks[i + 2].text == "`define"
         and toks[i + 3].text == name
     )
-
-
-def _dotted_text(path: str) -> list[str]:
-    """``env.agt.sqr`` (``env.sqr_h[0]``) -> parts; [] for anything that is not a plain dotted name."""
-    if not path:
-        return []
-    path = re.sub(r"\[[^\]]*\]", "", path)
-    parts = [p.strip() for p in path.split(".")]
-    if all(p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "").replace("$", "").isalnum() for p in parts):
-        return parts
-    return []
 
 
 def _plusarg_name(pattern: str) -> str:
