@@ -1,4 +1,4 @@
-"""Task facts (dvsmith.gym.spec), hints checked against them, measured difficulty, trivial tasks."""
+"""Task facts (dvsmith.gym.spec_extract), hints checked against them, measured difficulty, trivial tasks."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ class MetadataRequest(BaseModel):
     test_name: str
     test_file: str
     sequences: list[str] = Field(default_factory=list)
-    facts: list[str] = Field(default_factory=list)  # read from the source by dvsmith.gym.spec: authoritative
+    facts: list[str] = Field(default_factory=list)  # read from the source by dvsmith.gym.spec_extract: authoritative
 
 
 @dataclass(frozen=True)
