@@ -39,6 +39,7 @@ from dvsmith.gym.svtext import (
     Tok,
     apply_deletions,
     decode,
+    in_ranges,
     is_sv,
     lex,
     line_bounds,
@@ -192,12 +193,7 @@ def _residual_trivial(data: bytes, toks: list[Tok], ranges: list[tuple[int, int]
     """True when, outside ``ranges``, the file holds only comments, guards, imports and trivial includes."""
     merged = merge_ranges(ranges)
     starts = [r[0] for r in merged]
-
-    def inside(off: int) -> bool:
-        i = bisect.bisect_right(starts, off) - 1
-        return i >= 0 and off < merged[i][1]
-
-    code = [t for t in toks if not t.trivia and not inside(t.start)]
+    code = [t for t in toks if not t.trivia and not in_ranges(starts, merged, t.start)]
     i = 0
     while i < len(code):
         t = code[i]

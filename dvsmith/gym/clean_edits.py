@@ -9,14 +9,13 @@ drives them.
 
 from __future__ import annotations
 
-import bisect
 import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dvsmith.gym.clean_models import RemovedReference
-from dvsmith.gym.svtext import Tok, find_words, is_doc, is_filelist, line_bounds, split_lines
+from dvsmith.gym.svtext import Tok, find_words, in_ranges, is_doc, is_filelist, line_bounds, split_lines
 
 
 class SourceFiles(Protocol):
@@ -125,11 +124,6 @@ def sv_reference_edits(
     data = ctx.read(rel)
     toks = ctx.toks(rel)
     pstarts = [r[0] for r in protected]
-
-    def inside(off: int) -> bool:
-        i = bisect.bisect_right(pstarts, off) - 1
-        return i >= 0 and off < protected[i][1]
-
     out: list[Edit] = []
 
     def hits(start: int, end: int) -> list[tuple[int, int, str]]:
@@ -143,7 +137,7 @@ def sv_reference_edits(
     code_idx = [i for i, t in enumerate(toks) if not t.trivia]
     for pos, i in enumerate(code_idx):
         t = toks[i]
-        if inside(t.start):
+        if in_ranges(pstarts, protected, t.start):
             continue
         if t.kind == "Directive" and t.text == "`include" and pos + 1 < len(code_idx):
             lit = toks[code_idx[pos + 1]]
@@ -168,7 +162,7 @@ def sv_reference_edits(
                     s, e = _whole_line_if_alone(data, t.start, k3.end)
                     out.append(Edit(s, e, owner, "typedef"))
     for t in toks:
-        if not t.trivia or t.kind not in ("LineComment", "BlockComment") or inside(t.start):
+        if not t.trivia or t.kind not in ("LineComment", "BlockComment") or in_ranges(pstarts, protected, t.start):
             continue
         for hs, _he, owner in hits(t.start, t.end):
             out.append(_comment_edit(data, t, hs, owner))

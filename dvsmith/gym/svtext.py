@@ -7,6 +7,7 @@ original file. Non-SV text (filelists, Makefiles, docs) is handled line by line.
 
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
 import re
@@ -125,6 +126,13 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+def in_ranges(starts: list[int], ranges: list[tuple[int, int]], off: int) -> bool:
+    """``off`` lies in one of ``ranges`` (sorted, non-overlapping [start, end) pairs, as ``merge_ranges`` gives);
+    ``starts`` is ``[r[0] for r in ranges]``, built once by the caller for the bisect."""
+    i = bisect.bisect_right(starts, off) - 1
+    return i >= 0 and off < ranges[i][1]
 
 
 def apply_deletions(data: bytes, ranges: Iterable[tuple[int, int]]) -> bytes:
