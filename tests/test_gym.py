@@ -29,7 +29,7 @@ from dvsmith.gym.clean_models import CleanResult
 from dvsmith.gym.plan import TaskPlan, find_class_span, plan_tasks, slug
 from dvsmith.gym.restore import restore_for_eval
 from dvsmith.gym.static_check import static_check
-from dvsmith.gym.svtext import lex
+from dvsmith.gym.svtext import in_ranges, lex, merge_ranges
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -365,6 +365,15 @@ def test_find_class_span_with_label_and_externs() -> None:
     data = SMOKE_TEST.encode()
     span, externs = find_class_span(lex(data), "smoke_test")
     assert data[span.start : span.end].endswith(b"endclass : smoke_test") and externs == []
+
+
+def test_in_ranges_half_open_and_between() -> None:
+    ranges = merge_ranges([(10, 20), (15, 25), (40, 50), (60, 60)])  # overlaps merged, the empty one dropped
+    starts = [r[0] for r in ranges]
+    assert ranges == [(10, 25), (40, 50)]
+    inside = [off for off in (0, 9, 10, 24, 25, 39, 40, 49, 50, 60, 99) if in_ranges(starts, ranges, off)]
+    assert inside == [10, 24, 40, 49]
+    assert not in_ranges([], [], 0)
 
 
 # ------------------------------------------------------------------------------------------ clean
