@@ -47,7 +47,18 @@ from typing import Any
 
 from pyslang.parsing import TokenKind
 
-from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, elements, nodes, present, tokens
+from dvsmith.sim.rewrites import (
+    SK,
+    Edit,
+    FileView,
+    Rewrite,
+    RewriteContext,
+    elements,
+    fresh_name,
+    nodes,
+    present,
+    tokens,
+)
 
 _JOINS = (TokenKind.JoinKeyword, TokenKind.JoinAnyKeyword)
 
@@ -59,15 +70,6 @@ def _block_name(block: Any) -> str | None:
     if block.label is not None:
         return str(block.label.name.valueText)
     return None
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    name, i = base, 1
-    while name in used:
-        i += 1
-        name = f"{base}_{i}"
-    used.add(name)
-    return name
 
 
 class DisableFromNestedFork(Rewrite):
@@ -113,11 +115,11 @@ class DisableFromNestedFork(Rewrite):
             starts = [view.start(holder.begin), view.start(f2), view.end(f2)]
             if any(s is None for s in starts) or any(view.start(d) is None for d in disables):
                 continue
-            flag = _fresh(f"dvsmith_off_{target}", used)
+            flag = fresh_name(f"dvsmith_off_{target}", used)
             inner_name = _block_name(f2)
             line = view.line(starts[1] or 0)
             if inner_name is None:
-                inner_name = _fresh(f"dvsmith_fork_{line}", used)
+                inner_name = fresh_name(f"dvsmith_fork_{line}", used)
                 at = view.end(f2.begin)
                 assert at is not None
                 out.append(Edit(at, at, f" : {inner_name}", line, f"inner fork named {inner_name}"))
@@ -295,7 +297,7 @@ class StreamInComparison(Rewrite):
                 owners[key] = cls
                 per = helpers.setdefault(key, {})
                 if elem not in per:
-                    per[elem] = _fresh("dvsmith_stream_bits" if elem == "bit" else "dvsmith_stream_logic", used)
+                    per[elem] = fresh_name("dvsmith_stream_bits" if elem == "bit" else "dvsmith_stream_logic", used)
                 what = (f"{{>>{{{q}}}}} compared with ==/!= -> {per[elem]}({q}) (Verilator compiles a stream "
                         "only as an assignment source or target)")  # fmt: skip
                 out.append(Edit(s, e, f"{per[elem]}({q})", view.line(s), what))
@@ -358,7 +360,7 @@ class EventNullAssignment(Rewrite):
             original = view.src(st)
             if "*/" in original:
                 continue
-            fresh = _fresh("dvsmith_null_ev", used)
+            fresh = fresh_name("dvsmith_null_ev", used)
             target = view.src(a.left)
             what = (f"{original} (an event) -> {target} = a fresh event (Verilator cannot assign null to an event; "
                     "the fresh one is not triggered until the next ->)")  # fmt: skip

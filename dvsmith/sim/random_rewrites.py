@@ -30,7 +30,17 @@ from typing import Any
 
 from pyslang.parsing import TokenKind
 
-from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, elements, nodes, tokens
+from dvsmith.sim.rewrites import (
+    SK,
+    Edit,
+    FileView,
+    Rewrite,
+    RewriteContext,
+    elements,
+    fresh_name,
+    nodes,
+    tokens,
+)
 
 _RAND = (TokenKind.RandKeyword, TokenKind.RandCKeyword)
 #: items that may open a function body before its first statement
@@ -129,7 +139,7 @@ class ConstraintHandleCopy(Rewrite):
                     continue
                 key = (h, prop)
                 if key not in copies:
-                    copies[key] = _fresh(f"dvsmith_{h}__{prop}", used)
+                    copies[key] = fresh_name(f"dvsmith_{h}__{prop}", used)
                 target = handles[h].cls
                 out.append(Edit(s, e, copies[key], view.line(s),
                                 f"{h}.{prop} in constraint {view.src(item.name)} -> {copies[key]}, copied from "
@@ -162,12 +172,3 @@ class ConstraintHandleCopy(Rewrite):
             out.append(Edit(at, at, f"function void pre_randomize(); {sup}{assigns} endfunction ", view.line(at),
                             "pre_randomize added: it takes the copies"))  # fmt: skip
         return out
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    name, k = base, 1
-    while name in used:
-        k += 1
-        name = f"{base}_{k}"
-    used.add(name)
-    return name

@@ -183,6 +183,16 @@ def tokens(root: Any) -> Iterator[Token]:
             stack.extend(reversed([c for c in n if c is not None]))
 
 
+def fresh_name(base: str, used: set[str]) -> str:
+    """``base`` (or ``base_2``, ``base_3``, ...) when it is not in ``used``; the name is added to ``used``."""
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}_{i}"
+    used.add(name)
+    return name
+
+
 REGISTRY: dict[str, type[Rewrite]] = {}
 
 
