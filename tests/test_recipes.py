@@ -861,3 +861,17 @@ def test_constraint_handle_copy_joins_an_existing_pre_randomize_and_skips_an_out
     assert new.count("pre_randomize();") == 2 and "super.pre_randomize" not in new  # req extends nothing
     assert new.endswith("  constraint c { len < cfg.lanes; }\n  extern function void pre_randomize();\nendclass\n")
     assert {r.line for r in records} == {10, 12, 15}
+
+
+def test_vif_typedef_property_gets_the_virtual_interface_type() -> None:
+    text = ("class drv;\n  typedef virtual wb_master_if v_if;\n  v_if drv_if;\n  local v_if other, third;\n"
+            "  function void f(); v_if x; endfunction\nendclass\n"
+            "class mon;\n  typedef virtual wb_slave_if.mp v_if;\n  v_if mon_if;\nendclass\n"
+            "typedef virtual bus_if bus_vif_t;\nclass agent;\n  bus_vif_t vif;\n  v_if nope;\nendclass\n")  # fmt: skip
+    new, records = _rewrite(text)
+    # a class's own typedef wins; a unit-level one only when the name means one interface type
+    assert "  virtual wb_master_if drv_if;\n  local virtual wb_master_if other, third;\n" in new
+    assert "function void f(); v_if x; endfunction" in new  # locals are left alone
+    assert "  virtual wb_slave_if.mp mon_if;\n" in new and "  virtual bus_if vif;\n  v_if nope;\n" in new
+    assert "typedef virtual wb_master_if v_if;" in new  # the typedef stays for its other uses
+    assert [(r.name, r.line) for r in records] == [("vif_typedef_property", n) for n in (3, 4, 9, 13)]

@@ -53,10 +53,12 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
                                                   "solve_before_size", "queue_part_select",
                                                   "empty_queue_in_pattern", "z_compare_in_assertion",
                                                   "randomize_with_parens", "oversized_literal",
-                                                  "constraint_handle_copy"}  # fmt: skip
+                                                  "constraint_handle_copy", "vif_typedef_property"}  # fmt: skip
     sb = (b.out / "gym" / "tb" / "env" / "alu_scoreboard.sv").read_text()
     assert "static local bit [7:0] m_alu_log [int unsigned];" in sb and "`uvm_object_utils(alu_log)" in sb
     assert "ok = q.randomize() with { k > 6; };" in sb and "if (8'ha5 !== 8'ha5)" in sb
+    agent = (b.out / "gym" / "tb" / "agent" / "alu_agent.sv").read_text()
+    assert "  virtual alu_if vif;" in agent and "typedef virtual alu_if alu_vif_t;" in agent
     assert "len < dvsmith_cfg__lanes; else len == 0; }" in sb and "dvsmith_cfg__width = cfg.width;" in sb
     assert "solve pad before pos;" in sb and "bits_q[at : (at)+(8)-1]" in sb and "bits: '{}}" in sb
     assert "valid |-> 1'b1 /* dvsmith: |y !== 1'bz */ && y !== 8'bx" in (b.out / "gym" / "tb" / "agent" /

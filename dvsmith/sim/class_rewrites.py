@@ -24,6 +24,12 @@ fixture of ours:
   Verilator syntax error → ``cfg.randomize() with {...};``.
 - ``oversized_literal``: ``32'h0123456678`` has more digits than its size; IEEE 1800 5.7.1 truncates it
   from the left (simulators warn), Verilator stops → ``32'h23456678``, the same value.
+- ``vif_typedef_property``: ``typedef virtual wb_master_if v_if; v_if drv_if;`` in a class: Verilator 5.049
+  then generates no sampling for the inputs of the interface's clocking blocks, so ``drv_if.master_cb.ACK_I``
+  stays 0 for good while ``ACK_I`` is 1 and the driver waits until the time limit (Practical-UVM's wb_master,
+  wb_conmax and Part_5). The property's type becomes the typedef's own text (``virtual wb_master_if drv_if;``),
+  which Verilator handles; the typedef stays for its other uses. A name typedef'd in the class itself is
+  resolved there, else only when the unit typedefs it to one interface type.
 - ``empty_queue_in_pattern``: an empty queue ``{}`` as a value in an assignment pattern
   (``'{default:'0, pkt: {}}``) is unsupported there → ``'{}``, which Verilator accepts with the same
   meaning (dropping the item instead would leave ``default:'0`` to a queue member: invalid C++).
@@ -364,4 +370,40 @@ class OversizedLiteral(Rewrite):
             out.append(Edit(start, end, new_digits, view.line(start),
                             f"{old}: more digits than its {size} bits -> {size_text}{base_text}{new_digits} "
                             f"(IEEE 1800 5.7.1 truncates from the left; Verilator stops on it)"))  # fmt: skip
+        return out
+
+
+# ---------------------------------------------------------------------------------- vif_typedef_property
+class VifTypedefProperty(Rewrite):
+    name = "vif_typedef_property"
+    summary = "a class property typed by a typedef of a virtual interface -> the virtual interface type itself"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return bool(ctx.vif_typedefs) and "class" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for cls in nodes(view.tree.root):
+            if cls.kind != SK.ClassDeclaration:
+                continue
+            local: dict[str, str] = {}
+            for item in cls.items:
+                decl = item.declaration if item.kind == SK.ClassPropertyDeclaration else item
+                if decl.kind == SK.TypedefDeclaration and decl.type.kind == SK.VirtualInterfaceType:
+                    local[decl.name.valueText] = " ".join(str(decl.type).split())
+            for item in cls.items:
+                if item.kind != SK.ClassPropertyDeclaration or item.declaration.kind != SK.DataDeclaration:
+                    continue
+                typ = item.declaration.type
+                if typ.kind != SK.NamedType or typ.name.kind != SK.IdentifierName:
+                    continue
+                name = typ.name.identifier.valueText
+                texts = ctx.vif_typedefs.get(name, set())
+                target = local.get(name) or (next(iter(texts)) if len(texts) == 1 else None)
+                s, e = view.start(typ), view.end(typ)
+                if target is None or s is None or e is None:
+                    continue
+                out.append(Edit(s, e, target, view.line(s),
+                                f"{name} (typedef of {target}) as a property type -> {target} (with the typedef, "
+                                f"Verilator drops the sampling of the interface's clocking-block inputs)"))  # fmt: skip
         return out

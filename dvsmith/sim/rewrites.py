@@ -109,6 +109,7 @@ class RewriteContext:
     virtual_ifaces: set[str] = field(default_factory=set)  # interfaces named in a `virtual` type
     rand_members: dict[str, set[str]] = field(default_factory=dict)  # class -> its own rand/randc properties
     class_bases: dict[str, str] = field(default_factory=dict)  # class -> the class it extends
+    vif_typedefs: dict[str, set[str]] = field(default_factory=dict)  # typedef name -> `virtual I` texts
 
     def rand_members_of(self, cls: str) -> set[str]:
         """The rand properties of ``cls`` and of the classes it extends (as far as the unit declares them)."""
@@ -688,6 +689,8 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
                 ctx.unpacked_structs.add(n.name.valueText)
             if n.kind == SK.VirtualInterfaceType:
                 ctx.virtual_ifaces.add(n.name.valueText)
+                if n.parent is not None and n.parent.kind == SK.TypedefDeclaration:
+                    ctx.vif_typedefs.setdefault(n.parent.name.valueText, set()).add(" ".join(str(n).split()))
             if rand_classes and n.kind == SK.ClassDeclaration:
                 _gather_class(n, ctx)
             if binds and n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
