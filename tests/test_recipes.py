@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dvsmith.analysis import makedry
-from dvsmith.analysis.buildsys import scan_build
 from dvsmith.analysis.ingest import analyze_repo
+from dvsmith.analysis.roots import scan_build
 from dvsmith.analysis.simconfig import load_sim_config
 from dvsmith.analysis.uvm_flavour import flavour_of, needs_compat, scan_text
 from dvsmith.errors import UserInputError
@@ -89,6 +89,39 @@ def test_make_dry_run_recipe_with_make_functions_and_per_test_targets(tmp_path: 
     assert root.tops == ["top"]
     assert not any("echo" in c for c in root.recipe.commands)
     assert not [d for d in scan.diagnostics if "not found" in d[2]]
+
+
+_REGRESSION_MAKEFILE = (
+    "UVM_TEST = base_test\n"
+    "RUN_OPTS = -l simv.log\n"
+    "comp:\n\tvcs -sverilog -f files.f -top top\n"
+    "run:\n\t./simv $(RUN_OPTS) +UVM_TESTNAME=$(UVM_TEST) +UVM_VERBOSITY=UVM_LOW\n"
+    "all_tests:\n"
+    "\t./simv $(RUN_OPTS) +UVM_TESTNAME=a_test -l a.log\n"
+    "\t./simv $(RUN_OPTS) +UVM_TESTNAME=max_test -l max.log +adr_max=1234567\n"
+    "\t./simv -l sev.log +uvm_set_severity=uvm_test_top.env,ID,UVM_INFO,UVM_FATAL +UVM_TESTNAME=a_test\n"
+    "\t./simv -l b1.log +UVM_TESTNAME=both_test +mode=2 +tag=x\n"
+    "\t./simv -l b2.log +UVM_TESTNAME=both_test +mode=2\n"
+)
+
+
+@pytest.mark.parametrize("dry", [pytest.param(True, marks=needs_make), False], ids=["make-n", "static"])
+def test_regression_target_gives_each_test_the_plusargs_of_its_own_run_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dry: bool
+) -> None:
+    """Practical-UVM's wb_conmax: ``make all_tests`` runs each test on one ``./simv`` line, and only
+    simple_cmdline_proc's carries ``+slave_adr_max=...``; a test run twice keeps what both runs share."""
+    if not dry:
+        monkeypatch.setattr(makedry, "make_program", lambda: None)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "top.sv").write_text("module top; endmodule\n")
+    (tmp_path / "run" / "files.f").write_text("top.sv\n")
+    (tmp_path / "run" / "Makefile").write_text(_REGRESSION_MAKEFILE)
+    (root,) = scan_build(tmp_path, ["run/Makefile", "run/files.f", "run/top.sv"]).roots
+    assert root.recipe is not None and root.recipe.source == ("make-dry-run" if dry else "static")
+    assert root.recipe.test_plusargs == {"max_test": ["+adr_max=1234567"], "both_test": ["+mode=2"]}
+    # the generic run target's line (of $(UVM_TEST), whichever test) is every test's; make -n shows it
+    assert root.recipe.plusargs == (["+UVM_VERBOSITY=UVM_LOW"] if dry else [])
 
 
 def test_unexpanded_make_variable_is_not_a_filelist_named_dollar(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ Build files are read line by line (they are not SystemVerilog): variable assignm
 then command-line tokens are scanned for filelists (``-f``/``-F``), sources, ``+incdir+``,
 ``+define+``, ``-top`` and ``+UVM_TESTNAME``. Each command line that names sources or filelists is a
 *root*: one independently compiled testbench (several lines naming the same files are one root).
+A run line naming one test literally (``./simv +UVM_TESTNAME=x +arg=1``) gives that test its plusargs.
+``roots.scan_build`` puts the roots together (asking ``make -n`` first); this module only reads.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import fnmatch
 import os
 import posixpath
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ _MAKE_ASSIGN = re.compile(r"^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]
 _SH_ASSIGN = re.compile(
     r"^\s*(?:(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)|(?:setenv|set)\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*))$"
 )
-_GENERIC_TARGET = re.compile(
+GENERIC_TARGET = re.compile(
     r"\(default\)|all|run|sim|simulate|compile|comp|build|elab|elaborate|test|regress|regression|vcs|xrun|qrun|"
     r"verilator|dsim|vsim|vlog|run_?test|sim_?run",
     re.IGNORECASE,
@@ -244,7 +245,7 @@ def read_text(path: Path) -> str:
 
 
 @dataclass
-class _Acc:
+class BuildFacts:
     filelists: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     incdirs: list[str] = field(default_factory=list)
@@ -255,13 +256,14 @@ class _Acc:
     timescale: str | None = None
     plusargs: list[str] = field(default_factory=list)  # run-time plusargs (not tool options)
     test_name: str | None = None  # a literal +UVM_TESTNAME=<name>
+    test_plusargs: dict[str, list[str]] = field(default_factory=dict)  # test -> plusargs its own run lines give
 
 
 #: compilers that add to one library a later elaboration reads: a script's consecutive calls are one unit
 INCREMENTAL_COMPILERS = frozenset({"vlog", "vlogan", "xvlog", "ncvlog", "xmvlog"})
 
 
-def _merge(into: _Acc, acc: _Acc) -> None:
+def _merge(into: BuildFacts, acc: BuildFacts) -> None:
     into.filelists += [f for f in acc.filelists if f not in into.filelists]
     into.sources += [f for f in acc.sources if f not in into.sources]
     into.incdirs += [d for d in acc.incdirs if d not in into.incdirs]
@@ -296,6 +298,27 @@ def is_plusarg(tok: str) -> bool:
     return not tok.lower().startswith(tuple(t.lower() for t in _TOOL_PLUS))
 
 
+def run_plusargs(words: list[str]) -> list[str]:
+    """The design's plusargs of one run command, in order (``-l x.log`` and the test selection are not)."""
+    out: list[str] = []
+    for w in (w.strip("'\"") for w in words):
+        if is_plusarg(w) and "$" not in w and w not in out:
+            out.append(w)
+    return out
+
+
+def per_test_plusargs(runs: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """test -> the plusargs every one of its run lines gives it, from (test, plusargs) run lines.
+
+    A flow that runs one test twice (plain, then with ``+uvm_set_severity=...``) shows a variant in the
+    second run: only what all of a test's runs share is the test's own.
+    """
+    seen: dict[str, list[str]] = {}
+    for test, plus in runs:
+        seen[test] = list(plus) if test not in seen else [p for p in seen[test] if p in plus]
+    return {t: p for t, p in seen.items() if p}
+
+
 class Scanner:
     def __init__(self, repo: Path, files: list[str]) -> None:
         self.repo = repo
@@ -305,7 +328,7 @@ class Scanner:
         self.shadow: Path | None = None  # the scratch copy make -n runs in (makedry.shadow_copy)
 
     # ---------------------------------------------------------------- filelists
-    def read_filelist(self, rel: str, cwd: str, acc: _Acc, env: dict[str, str], stack: tuple[str, ...]) -> None:
+    def read_filelist(self, rel: str, cwd: str, acc: BuildFacts, env: dict[str, str], stack: tuple[str, ...]) -> None:
         if rel in stack:
             self.diagnostics.append((rel, 0, "filelist includes itself (loop ignored)"))
             return
@@ -324,7 +347,7 @@ class Scanner:
         lineno: int,
         bases: list[str],
         cwd: str,
-        acc: _Acc,
+        acc: BuildFacts,
         env: dict[str, str],
         stack: tuple[str, ...],
     ) -> None:
@@ -407,7 +430,7 @@ class Scanner:
         lineno: int,
         bases: list[str],
         cwd: str,
-        acc: _Acc,
+        acc: BuildFacts,
         env: dict[str, str],
         stack: tuple[str, ...],
     ) -> None:
@@ -423,7 +446,7 @@ class Scanner:
         self.referenced_filelists.add(found)
         self.read_filelist(found, cwd, acc, env, stack)
 
-    def _incdir(self, tok: str, origin: str, lineno: int, bases: list[str], acc: _Acc) -> None:
+    def _incdir(self, tok: str, origin: str, lineno: int, bases: list[str], acc: BuildFacts) -> None:
         if not tok or is_uvm_library_path(tok):
             return
         found = self.index.resolve(tok, bases, want_dir=True)
@@ -435,7 +458,7 @@ class Scanner:
             acc.incdirs.append(found)
 
     @staticmethod
-    def _define(tok: str, acc: _Acc) -> None:
+    def _define(tok: str, acc: BuildFacts) -> None:
         if not tok:
             return
         name, eq, value = tok.partition("=")
@@ -443,7 +466,7 @@ class Scanner:
             acc.defines[name] = value if eq else None
 
     # ---------------------------------------------------------------- build files
-    def scan_script(self, rel: str, kind: str) -> tuple[list[_Acc], _Acc]:
+    def scan_script(self, rel: str, kind: str) -> tuple[list[BuildFacts], BuildFacts]:
         """Roots of one Makefile or script, and what it says about simulators / test selection."""
         text = read_text(self.repo / rel)
         here = posixpath.dirname(rel) or "."
@@ -469,19 +492,23 @@ class Scanner:
                     env.setdefault(name, value.strip().strip("'\""))
                 continue
             cmd_lines.append((lineno, line))
-        meta = _Acc()
-        roots: list[_Acc] = []
-        library: _Acc | None = None  # the unit the script's incremental compiles (vlog ...) add to
+        meta = BuildFacts()
+        runs: list[tuple[str, list[str]]] = []
+        roots: list[BuildFacts] = []
+        library: BuildFacts | None = None  # the unit the script's incremental compiles (vlog ...) add to
         for lineno, line in cmd_lines:
             # a variable left unexpanded stays one word ($(X)/a.f -> ${X}/a.f), not "$", "X", "/a.f"
             text = _UNEXPANDED.sub(r"${\1}", expand_vars(line, env))
             words = [w for w in re.split(r"[\s;|&()\[\],]+", text) if w]
-            acc = _Acc()
+            acc = BuildFacts()
             self.tokens(words, rel, lineno, [here, "."], here, acc, env, ())
             meta.sims |= acc.sims
             if acc.test_select and not meta.test_select:
                 raw = re.search(r"\+UVM_TESTNAME=([^\s\"']+)", line, re.IGNORECASE)
                 meta.test_select = raw.group(0) if raw else acc.test_select
+            literal = re.search(r"\+UVM_TESTNAME=([A-Za-z_][A-Za-z0-9_]*)(?=[\s\"';]|$)", line, re.IGNORECASE)
+            if literal:  # a run line of one named test (not of $(TEST), whose plusargs are every test's)
+                runs.append((literal.group(1), run_plusargs(re.split(r"[\s;|&]+", text))))
             if not (acc.sources or acc.filelists):
                 continue
             incremental = bool(words) and posixpath.basename(words[0]) in INCREMENTAL_COMPILERS
@@ -495,113 +522,16 @@ class Scanner:
             for w in value.split():
                 if posixpath.basename(w) in SIMULATORS:
                     meta.sims.add(SIMULATORS[posixpath.basename(w)])
+        meta.test_plusargs = per_test_plusargs(runs)
+        for acc in roots:
+            acc.test_plusargs = dict(meta.test_plusargs)
         return roots, meta
 
-    def scan_make_dry(self, rel: str) -> list[tuple[str, _Acc, Recipe]]:
-        """Roots of one Makefile as ``make -n`` prints them: [(run folder, what it compiles, recipe)].
-
-        Empty when make is missing or no target printed a simulator command naming sources (the static
-        scan is then used). A target that runs one named test (``+UVM_TESTNAME=<name>``) contributes its
-        extra defines and plusargs to that test only.
-        """
-        from dvsmith.analysis import makedry
-
-        if makedry.make_program() is None:
-            return []
-        if self.shadow is None:
-            self.shadow = makedry.shadow_copy(self.repo)
-        text = read_text(self.repo / rel)
-        per_target: list[tuple[str, list[tuple[makedry.DryCommand, _Acc]]]] = []
-        seen_outputs: set[tuple[str, ...]] = set()
-        for target in makedry.pick_targets(text):
-            run = makedry.dry_run(self.shadow, rel, target)
-            if not run.ok and not run.commands:
-                continue
-            key = tuple(c.cwd + "\0" + c.text for c in run.commands)
-            if not key or key in seen_outputs:
-                continue
-            seen_outputs.add(key)
-            accs: list[tuple[makedry.DryCommand, _Acc]] = []
-            for c in run.commands:
-                acc = _Acc()
-                if c.cwd:
-                    self.tokens(c.words[1:], rel, 0, [c.cwd, "."], c.cwd, acc, {}, ())
-                acc.sims.add(SIMULATORS.get(posixpath.basename(c.words[0]), c.words[0]))
-                accs.append((c, acc))
-            per_target.append((target or "(default)", accs))
-        # compile commands grouped by what they read
-        groups: dict[tuple, list[tuple[str, makedry.DryCommand, _Acc]]] = {}
-        for target, accs in per_target:
-            for c, acc in accs:
-                if acc.sources or acc.filelists:
-                    groups.setdefault((c.cwd, tuple(acc.filelists), tuple(acc.sources)), []).append((target, c, acc))
-        out: list[tuple[str, _Acc, Recipe]] = []
-        # tops named by run commands (vsim work.hvl_top work.hdl_top) of targets that compile nothing
-        run_tops: list[str] = []
-        for _target, accs in per_target:
-            for _c, a in accs:
-                if not (a.sources or a.filelists):
-                    run_tops += [t for t in a.tops if t not in run_tops]
-        for (cwd, _fl, _src), members in groups.items():
-            targets = {t for t, _, _ in members}
-            if len(groups) == 1:  # one testbench: every target's run commands are its own (make simulate)
-                targets = {t for t, _ in per_target}
-            test_of: dict[str, str | None] = {}
-            for target, accs in per_target:
-                if target in targets:
-                    names = [a.test_name for _, a in accs if a.test_name]
-                    test_of[target] = names[0] if len(set(names)) == 1 else None
-            # the flow's generic targets (run, sim, all, ...) with their default TEST are the common recipe;
-            # a target of its own that runs one test (``make boot_test``) is that test's
-            named = [n for n in test_of.values() if n]
-            for target, name in list(test_of.items()):
-                if name and (_GENERIC_TARGET.fullmatch(target) or named.count(name) > 1):
-                    test_of[target] = None
-            base = [a for t, _, a in members if test_of.get(t) is None] or [a for _, _, a in members]
-            common = dict(base[0].defines)
-            for a in base[1:]:
-                common = {k: v for k, v in common.items() if k in a.defines and a.defines[k] == v}
-            first_t, first_c, first = members[0]
-            root = _Acc(
-                filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims)
-            )
-            recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd)
-            base_targets = [t for t, _ in per_target if t in targets and test_of.get(t) is None]
-            for target, accs in per_target:
-                if target not in targets:
-                    continue
-                for c, a in accs:
-                    for d in a.incdirs:
-                        if d not in root.incdirs:
-                            root.incdirs.append(d)
-                    root.tops += [t for t in a.tops if t not in root.tops]
-                    if c.text not in recipe.commands and len(recipe.commands) < 12:
-                        recipe.commands.append(c.text)
-                    recipe.timescale = recipe.timescale or a.timescale
-                test = test_of.get(target)
-                run_plus = [p for _, a in accs for p in a.plusargs]
-                if test is None:
-                    if not recipe.plusargs and target in base_targets:
-                        recipe.plusargs = list(dict.fromkeys(run_plus))
-                    continue
-                compile_defs = next((a.defines for t, _, a in members if t == target), {})
-                extra = {k: v for k, v in compile_defs.items() if common.get(k, "\0") != v}
-                if extra:
-                    recipe.test_defines[test] = extra
-                plus = [p for p in dict.fromkeys(run_plus) if p not in recipe.plusargs]
-                if plus:
-                    recipe.test_plusargs[test] = plus
-            if not root.tops:
-                root.tops = list(run_tops)
-            root.timescale = recipe.timescale
-            out.append((cwd, root, recipe))
-        return out
-
-    def scan_core(self, rel: str) -> _Acc | None:
+    def scan_core(self, rel: str) -> BuildFacts | None:
         """FuseSoC .core (YAML): files of the filesets, include files' folders as incdirs, toplevel."""
         text = read_text(self.repo / rel)
         here = posixpath.dirname(rel) or "."
-        acc = _Acc()
+        acc = BuildFacts()
         for lineno, raw in enumerate(text.splitlines(), 1):
             line = raw.split("#", 1)[0].rstrip()
             s = line.strip()
@@ -653,165 +583,3 @@ def classify_build_file(rel: str) -> str | None:
         ".tcl": "tcl",
         ".pl": "pl",
     }.get(ext)
-
-
-def scan_build(repo: Path, files: list[str]) -> BuildScan:
-    """Detect the build system and the roots (testbenches) it compiles."""
-    scanner = Scanner(repo, files)
-    by_kind: dict[str, list[str]] = {}
-    for f in files:
-        k = classify_build_file(f)
-        if k:
-            by_kind.setdefault(k, []).append(f)
-    makefiles = sorted(by_kind.get("make", []))
-    scripts = sorted(f for k in ("sh", "py", "bat", "tcl", "pl") for f in by_kind.get(k, []))
-    cores = sorted(by_kind.get("core", []))
-    all_filelists = sorted(by_kind.get("filelist", []))
-
-    roots: list[tuple[str, str, _Acc]] = []  # (origin, cwd, acc)
-    sims: set[str] = set()
-    test_select: str | None = None
-    used_makefiles: list[str] = []
-    used_scripts: list[str] = []
-    recipes: dict[int, Recipe] = {}  # id(acc) -> the recipe it came with
-    try:
-        for rel in makefiles:
-            n0 = len(scanner.diagnostics)
-            found, meta = scanner.scan_script(rel, "make")
-            n1 = len(scanner.diagnostics)
-            sims |= meta.sims
-            test_select = test_select or meta.test_select
-            dry = scanner.scan_make_dry(rel) if found or meta.sims else []
-            if dry:  # make's own answer replaces the line-by-line reading, and its guesses
-                del scanner.diagnostics[n0:n1]
-            if found or meta.sims or meta.test_select or dry:
-                used_makefiles.append(rel)
-            if dry:
-                for cwd, acc, recipe in dry:
-                    sims |= acc.sims
-                    recipes[id(acc)] = recipe
-                    roots.append((rel, cwd, acc))
-            else:
-                roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
-    finally:
-        if scanner.shadow is not None:
-            shutil.rmtree(scanner.shadow, ignore_errors=True)
-    for rel in scripts:
-        kind = classify_build_file(rel) or "sh"
-        found, meta = scanner.scan_script(rel, kind)
-        sims |= meta.sims
-        test_select = test_select or meta.test_select
-        if found or meta.sims or meta.test_select:
-            used_scripts.append(rel)
-        roots += [(rel, posixpath.dirname(rel) or ".", a) for a in found]
-    core_roots = []
-    for rel in cores:
-        acc = scanner.scan_core(rel)
-        if acc is not None:
-            core_roots.append((rel, posixpath.dirname(rel) or ".", acc))
-    roots += core_roots
-    # filelists nobody's build line reads: the top ones (not nested in another) are roots of their own
-    if not roots:
-        nested: set[str] = set()
-        for rel in all_filelists:
-            acc = _Acc()
-            scanner.read_filelist(rel, posixpath.dirname(rel) or ".", acc, {}, ())
-            nested |= set(acc.filelists[1:])
-        for rel in all_filelists:
-            if rel in nested:
-                continue
-            acc = _Acc()
-            scanner.read_filelist(rel, posixpath.dirname(rel) or ".", acc, {}, ())
-            if acc.sources:
-                roots.append((rel, posixpath.dirname(rel) or ".", acc))
-
-    # one root per distinct compile (several simulators' lines reading the same files are one)
-    merged: dict[tuple, tuple[str, str, _Acc]] = {}
-    for origin, cwd, acc in roots:
-        key = (tuple(acc.filelists), tuple(acc.sources))
-        if key not in merged:
-            merged[key] = (origin, cwd, acc)
-        else:
-            m = merged[key][2]
-            for d in acc.incdirs:
-                if d not in m.incdirs:
-                    m.incdirs.append(d)
-            for k, v in acc.defines.items():
-                m.defines.setdefault(k, v)
-            m.tops += [t for t in acc.tops if t not in m.tops]
-    out_roots: list[Root] = []
-    names: set[str] = set()
-    for origin, cwd, acc in merged.values():
-        if acc.filelists:
-            base = posixpath.splitext(posixpath.basename(acc.filelists[0]))[0]
-        else:
-            base = posixpath.basename(cwd) if cwd != "." else posixpath.splitext(posixpath.basename(origin))[0]
-        name = base or "tb"
-        if name in names:
-            parent = posixpath.basename(posixpath.dirname(acc.filelists[0] if acc.filelists else origin))
-            name = f"{parent}_{base}" if parent else base
-        n, i = name, 2
-        while n in names:
-            n, i = f"{name}_{i}", i + 1
-        names.add(n)
-        out_roots.append(
-            Root(
-                name=n,
-                root=cwd,
-                filelists=acc.filelists,
-                sources=acc.sources,
-                incdirs=acc.incdirs,
-                defines=acc.defines,
-                tops=acc.tops,
-                origin=origin,
-                recipe=recipes.get(id(acc))
-                or Recipe(
-                    origin=origin,
-                    source="filelist" if origin.endswith(FILELIST_EXTS) else "static",
-                    run_dir=cwd,
-                    timescale=acc.timescale,
-                    plusargs=list(acc.plusargs),
-                ),
-            )
-        )
-
-    if used_makefiles:
-        kind = "makefile"
-    elif core_roots:
-        kind = "fusesoc"
-    elif used_scripts:
-        kind = "script"
-    elif all_filelists:
-        kind = "filelist"
-    else:
-        kind = "none"
-    filelists_used = sorted({f for r in out_roots for f in r.filelists} | scanner.referenced_filelists)
-    if not filelists_used:
-        filelists_used = all_filelists
-    test_var = None
-    if test_select:
-        m = re.search(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]|\$([A-Za-z_][A-Za-z0-9_]*)", test_select)
-        if m:
-            test_var = m.group(1) or m.group(2)
-    info = BuildInfo(
-        kind=kind,  # type: ignore[arg-type]
-        files=used_makefiles + [c for c, _, _ in core_roots] + used_scripts,
-        filelists=filelists_used,
-        simulators=sorted(sims),
-        test_select="+UVM_TESTNAME",
-        test_var=test_var,
-    )
-    defines: dict[str, str | None] = {}
-    incdirs: list[str] = []
-    for r in out_roots:
-        for k, v in r.defines.items():
-            defines.setdefault(k, v)
-        incdirs += [d for d in r.incdirs if d not in incdirs]
-    return BuildScan(
-        info=info,
-        roots=out_roots,
-        defines=defines,
-        incdirs=incdirs,
-        diagnostics=scanner.diagnostics,
-        index=scanner.index,
-    )

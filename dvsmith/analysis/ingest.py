@@ -23,12 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from dvsmith import paths
 from dvsmith.analysis import limits
-from dvsmith.analysis.buildsys import SV_EXTS, BuildScan, classify_build_file, scan_build
+from dvsmith.analysis.buildsys import SV_EXTS, BuildScan, classify_build_file
 from dvsmith.analysis.classify import assemble
 from dvsmith.analysis.gitinfo import git_info as _git_info
 from dvsmith.analysis.limits import FACTS_VERSION
 from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.recipe import finish_units
+from dvsmith.analysis.roots import scan_build
 from dvsmith.analysis.simconfig import load_sim_config
 from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
 from dvsmith.analysis.walk import Entry as _Entry

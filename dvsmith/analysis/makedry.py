@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dvsmith.analysis.buildsys import SIMULATORS
+
 #: what a user has set when they run the repo's flow (values are fake paths: nothing is read from them)
 FAKE_UVM_HOME = "/dvsmith/uvm_home"
 USER_VARS = {
@@ -41,11 +43,13 @@ _RULE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-/ ]*?)\s*::?(?![=])(.*)$")
 _DIR_LINE = re.compile(r"^\S*make(?:\[\d+\])?: (Entering|Leaving) directory ['`\"](.*)['\"]\s*$")
 _SKIP_WORDS = {"echo", "printf", "@echo", "true", ":", "mkdir", "rm", "cp", "mv", "ln", "touch", "tee", "cat", "test",
                "vlib", "vmap", "vdel"}  # fmt: skip
+#: a built simulation binary run by the flow (VCS's ``./simv``, Verilator's ``obj_dir/Vtb_top``): a run command
+_BUILT_BINARY = re.compile(r"(?:.*/)?simv|(?:.*/)?obj_dir/V[A-Za-z0-9_]+")
 
 
 @dataclass
 class DryCommand:
-    """One simulator command a dry run printed."""
+    """One simulator command a dry run printed (a compile, or a run of the tool or of the binary it built)."""
 
     words: list[str]
     cwd: str  # repo-relative folder it runs in ("" when outside the repo)
@@ -199,8 +203,6 @@ def split_commands(line: str) -> list[list[str]]:
 
 def parse_dry_output(text: str, repo: Path, start: str, target: str = "") -> list[DryCommand]:
     """Simulator commands of ``make -n -w`` output, each with its working directory."""
-    from dvsmith.analysis.buildsys import SIMULATORS
-
     dirs: list[str] = [start]
     out: list[DryCommand] = []
     lines: list[str] = []
@@ -234,6 +236,6 @@ def parse_dry_output(text: str, repo: Path, start: str, target: str = "") -> lis
                 continue
             if head in _SKIP_WORDS:
                 continue
-            if posixpath.basename(head) in SIMULATORS:
+            if posixpath.basename(head) in SIMULATORS or _BUILT_BINARY.fullmatch(head):
                 out.append(DryCommand(words=[head, *words[1:]], cwd=cwd, text=shlex.join(words)[:4000], target=target))
     return out
