@@ -1,5 +1,5 @@
-"""`python -m dvsmith` runs the command line (the warm-ingest shortcut first, see dvsmith.cli.warm)."""
+"""`python -m dvsmith` runs the command line (the warm-ingest shortcut first, see dvsmith.cli.launch)."""
 
-from dvsmith.cli.warm import main
+from dvsmith.cli.launch import main
 
 main()

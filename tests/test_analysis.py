@@ -12,16 +12,16 @@ from dvsmith import paths
 from dvsmith.analysis import ingest as ing
 from dvsmith.analysis import limits, store
 from dvsmith.analysis import parse as sv
-from dvsmith.analysis.ingest import analyze_repo, ingest, refresh_profile
-from dvsmith.analysis.profile import Profile
-from dvsmith.analysis.store import (
+from dvsmith.analysis.ingest import (
+    analyze_repo,
     clear_parse_cache,
-    list_profiles,
+    ingest,
     load_profile,
     parse_cache_info,
-    remove_profile,
-    save_profile,
+    refresh_profile,
 )
+from dvsmith.analysis.profile import Profile
+from dvsmith.analysis.store import list_profiles, remove_profile, save_profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event
 

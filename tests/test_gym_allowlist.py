@@ -17,8 +17,9 @@ import pytest
 
 from dvsmith.analysis.ingest import ingest
 from dvsmith.gym.allowlist import check_solution, uvm_sources
-from dvsmith.gym.build import BuildOptions, all_tasks, load_build, load_task, run_build
+from dvsmith.gym.build import BuildOptions, run_build
 from dvsmith.gym.evaluate import _Evaluator
+from dvsmith.gym.gymfiles import all_tasks, load_build, load_task
 from dvsmith.gym.models import Task
 from dvsmith.gym.solution import map_solution
 from dvsmith.gym.validate import gym_unit

@@ -127,6 +127,20 @@ def test_get_adapter_names() -> None:
         get_adapter("iverilog")
 
 
+def test_an_adapter_registers_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third adapter needs no edit of ``sim/base.py``: its class decorator is the whole registration."""
+    from dvsmith.sim import base
+
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+
+    @base.register_adapter("ivl")
+    class IcarusAdapter(QuestaAdapter):
+        name = "icarus"
+
+    assert type(get_adapter("ICARUS")) is IcarusAdapter and type(get_adapter("ivl")) is IcarusAdapter
+    assert type(get_adapter("questa")) is QuestaAdapter  # the built-in ones are still found by name
+
+
 async def test_questa_flow_with_scripted_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The adapter's compile/run/report sequence, against small scripts standing in for the tools and
     printing the recorded sample outputs."""

@@ -13,6 +13,7 @@ from dvsmith.analysis.profile import CompileUnit
 from dvsmith.errors import ToolchainError
 from dvsmith.sim import toolchain
 from dvsmith.sim.base import CompileRequest
+from dvsmith.sim.lexscan import find_uvm_top
 from dvsmith.sim.toolchain import (
     UVM_TARBALL,
     Toolchain,
@@ -22,7 +23,7 @@ from dvsmith.sim.toolchain import (
     find_uvm,
     uvm_cache_home,
 )
-from dvsmith.sim.verilator import VerilatorAdapter, find_uvm_top, relevant_errors
+from dvsmith.sim.verilator import VerilatorAdapter, relevant_errors
 
 
 def _uvm_tarball(extra: dict[str, bytes] | None = None) -> bytes:

@@ -31,6 +31,7 @@ from dvsmith.analysis.profile import Diagnostic, FileRecord, GitInfo, Profile
 from dvsmith.analysis.recipe import finish_units
 from dvsmith.analysis.roots import scan_build
 from dvsmith.analysis.simconfig import load_sim_config
+from dvsmith.analysis.store import CorruptProfileError, read_profile, save_profile
 from dvsmith.analysis.uvm_macros import PRELUDE_VERSION
 from dvsmith.analysis.walk import Entry as _Entry
 from dvsmith.analysis.walk import WalkError
@@ -558,11 +559,23 @@ def ingest(
     sim_config: Path | None = None,
 ) -> tuple[Profile, IngestStats]:
     """Analyse ``repo`` and save its profile (``sim_config``: a dvsmith.toml elsewhere than the repo root)."""
-    from dvsmith.analysis.store import save_profile
-
     profile, stats = analyze_repo(repo, name=name, use_cache=use_cache, reporter=reporter, sim_config=sim_config)
     save_profile(profile)
     return profile, stats
+
+
+def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter) -> Profile:
+    """The named profile (None: the most recently ingested). A corrupt file is rebuilt from its repo."""
+    try:
+        return read_profile(name)
+    except CorruptProfileError as exc:
+        reporter(Event("warning", message=f"profile {exc.name!r} is corrupt ({exc.reason}); re-ingesting"))
+        if not exc.repo_root or not Path(exc.repo_root).is_dir():
+            raise UserInputError(
+                f"profile {exc.name!r} is corrupt and its repository is unknown; run `dvsmith ingest`"
+            ) from None
+        profile, _ = ingest(Path(exc.repo_root), name=exc.name, reporter=reporter)
+        return profile
 
 
 def _relevant(rel: str) -> bool:
@@ -608,8 +621,6 @@ def refresh_profile(
             IngestStats(files_total=n, files_parsed=0, cache_hits=n, seconds=round(time.perf_counter() - t0, 4)),
             [],
         )
-    from dvsmith.analysis.store import save_profile
-
     reporter(Event("info", message=f"{len(changed)} file(s) changed since ingest; re-analysing"))
     cfg = Path(profile.sim_config) if profile.sim_config else None
     if cfg is not None and cfg == Path(profile.repo_root) / "dvsmith.toml":
@@ -631,6 +642,7 @@ __all__ = [
     "changed_files",
     "clear_parse_cache",
     "ingest",
+    "load_profile",
     "parse_cache_info",
     "refresh_profile",
 ]

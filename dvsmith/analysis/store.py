@@ -2,7 +2,7 @@
 
 The index (``profiles/.index.json``, kept by ``dvsmith.analysis.index``) remembers each profile's repo
 root, creation time and test count and which profile was ingested last, so a corrupt profile file can be
-rebuilt from its repo.
+rebuilt from its repo (by ``ingest.load_profile``: this module never analyses).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dvsmith.analysis.index import (
 )
 from dvsmith.analysis.profile import Profile
 from dvsmith.errors import UserInputError
-from dvsmith.events import Event, Reporter, null_reporter
 
 
 class ProfileSummary(BaseModel):
@@ -90,8 +89,19 @@ def save_profile(profile: Profile) -> Path:
     return path
 
 
-def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter) -> Profile:
-    """The named profile (None: the most recently ingested). A corrupt file is rebuilt from its repo."""
+class CorruptProfileError(Exception):
+    """A saved profile that no longer validates; ``repo_root`` (from the index) is where it came from."""
+
+    def __init__(self, name: str, reason: str, repo_root: str | None) -> None:
+        super().__init__(f"profile {name!r} is corrupt ({reason})")
+        self.name, self.reason, self.repo_root = name, reason, repo_root
+
+
+def read_profile(name: str | None = None) -> Profile:
+    """The named profile (None: the most recently ingested) as saved.
+
+    Raises ``CorruptProfileError`` when the file does not validate (``ingest.load_profile`` rebuilds it).
+    """
     index = _read_index()
     if name is None:
         name = index.get("last")
@@ -103,14 +113,8 @@ def load_profile(name: str | None = None, *, reporter: Reporter = null_reporter)
     try:
         return Profile.model_validate(orjson.loads(path.read_bytes()))
     except (OSError, ValueError, ValidationError) as exc:
-        reporter(Event("warning", message=f"profile {name!r} is corrupt ({type(exc).__name__}); re-ingesting"))
-    repo = index["profiles"].get(name, {}).get("repo_root")
-    if not repo or not Path(repo).is_dir():
-        raise UserInputError(f"profile {name!r} is corrupt and its repository is unknown; run `dvsmith ingest`")
-    from dvsmith.analysis.ingest import ingest
-
-    profile, _ = ingest(Path(repo), name=name, reporter=reporter)
-    return profile
+        repo = index["profiles"].get(name, {}).get("repo_root")
+        raise CorruptProfileError(name, type(exc).__name__, repo) from exc
 
 
 def list_profiles() -> list[ProfileSummary]:
@@ -137,16 +141,13 @@ def remove_profile(name: str) -> None:
         paths.atomic_write_json(index_path(), index)
 
 
-from dvsmith.analysis.ingest import clear_parse_cache, parse_cache_info  # noqa: E402
-
 __all__ = [
     "INDEX_NAME",
     "LOCK_NAME",
+    "CorruptProfileError",
     "ProfileSummary",
-    "clear_parse_cache",
     "list_profiles",
-    "load_profile",
-    "parse_cache_info",
+    "read_profile",
     "remove_profile",
     "save_profile",
 ]

@@ -548,7 +548,7 @@ def profiles_list(json_out: JsonOpt = False) -> None:
 @profiles_app.command("show")
 def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = False) -> None:
     """Show one profile."""
-    from dvsmith.analysis.store import load_profile
+    from dvsmith.analysis.ingest import load_profile
 
     reporter = render.ProgressReporter(quiet=json_out)
     profile = _guard(lambda: load_profile(name, reporter=reporter))

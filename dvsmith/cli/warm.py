@@ -220,18 +220,3 @@ def _rebuild_index() -> dict[str, Any]:
     from dvsmith.analysis.store import _rebuild_index as rebuild
 
     return rebuild()
-
-
-def main() -> None:
-    """The ``dvsmith`` command: the shortcut first, else the CLI."""
-    started = time.perf_counter()
-    try:
-        code = replay(sys.argv[1:], started)
-    except KeyboardInterrupt:  # Ctrl-C within the shortcut: the CLI's one line and exit code
-        sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
-    if code is not None:
-        sys.exit(code)
-    from dvsmith.cli.main import app
-
-    app(prog_name="dvsmith")

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from dvsmith.errors import UserInputError
-from dvsmith.gym.build import all_tasks, load_build
+from dvsmith.gym.gymfiles import all_tasks, load_build
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.writer import render_readme
 from dvsmith.paths import confine

@@ -27,7 +27,7 @@ from dvsmith.analysis.profile import CompileUnit
 from dvsmith.errors import ToolchainError, UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
 from dvsmith.gym.allowlist import check_solution, uvm_sources
-from dvsmith.gym.build import load_build, load_task
+from dvsmith.gym.gymfiles import load_build, load_task
 from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.restore import CombineConflict, merge_versions, restore_combined, restore_for_eval

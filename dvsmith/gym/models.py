@@ -165,3 +165,13 @@ class BuildReport(_Model):
     rewrites: list[dict[str, Any]] = Field(default_factory=list)  # {name, file, line, what}, on the original
     skipped_trivial: list[dict[str, str]] = Field(default_factory=list)  # {test, reason}: left out (--keep-trivial)
     ok: bool = True
+
+
+class SkippedTrivial(BaseModel):
+    """A test left out of the gym because its task would be trivial (``build.json: skipped_trivial``)."""
+
+    test: str
+    file: str = ""
+    id: str
+    reason: str
+    when: str = "static"  # static (empty subclass) | simulation (the base test reaches the acceptance)

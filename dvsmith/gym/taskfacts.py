@@ -10,12 +10,11 @@ from pathlib import Path
 from dvsmith.analysis.profile import Profile
 from dvsmith.gym.difficulty import DifficultyFeatures, features_of
 from dvsmith.gym.hints import article, check_hints, fact_hints, hint_facts
-from dvsmith.gym.models import Task
+from dvsmith.gym.models import SkippedTrivial, Task
 from dvsmith.gym.plan import TaskPlan, plan_tasks
 from dvsmith.gym.spec import TaskSpec
 from dvsmith.gym.spec_extract import SpecExtractor
 from dvsmith.gym.svtext import lex
-from dvsmith.gym.trivial import SkippedTrivial
 
 HINTS_MIN, HINTS_MAX = 3, 5
 

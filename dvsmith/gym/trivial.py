@@ -21,8 +21,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dvsmith.analysis.profile import Profile, TestInfo
-from dvsmith.gym.models import Acceptance, OracleResult, Task, TaskStatus
+from dvsmith.gym.models import Acceptance, OracleResult, SkippedTrivial, Task, TaskStatus
 from dvsmith.gym.spec import TaskSpec
+from dvsmith.gym.taskfacts import refresh_difficulty
 from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.scoring import health_reasons
 from dvsmith.sim.uvmlog import LogHealth
@@ -108,14 +109,6 @@ def judge_against_base(
     return verdict
 
 
-class SkippedTrivial(BaseModel):
-    test: str
-    file: str = ""
-    id: str
-    reason: str
-    when: str = "static"  # static (empty subclass) | simulation (the base test reaches the acceptance)
-
-
 def apply_base_run(
     task: Task,
     status: TaskStatus,
@@ -129,8 +122,6 @@ def apply_base_run(
 ) -> BaseVerdict:
     """Record a base-test run on a task (coverages already restricted to ``task.acceptance.coverage_files``):
     ``coverage_over_base``, the trivial verdict, and the difficulty measured again with the gain."""
-    from dvsmith.gym.taskfacts import refresh_difficulty
-
     verdict = judge_against_base(
         base_test=base_test, acceptance=task.acceptance, base_health=base_health, base_coverage=base_coverage,
         oracle_coverage=oracle_coverage, spec=task.spec, base_exit_code=base_exit_code,

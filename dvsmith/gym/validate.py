@@ -21,6 +21,7 @@ from dvsmith import paths
 from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.errors import UserInputError
 from dvsmith.events import Event, Reporter, null_reporter
+from dvsmith.gym.gymfiles import all_tasks, load_build
 from dvsmith.gym.health import health_from_probe, probe_acceptance
 from dvsmith.gym.models import Acceptance, BuildReport, OracleResult, SimSummary, Task, TaskStatus
 from dvsmith.gym.plan import slug
@@ -393,9 +394,7 @@ async def revalidate(
     import shutil
     import tempfile
 
-    from dvsmith.analysis.ingest import refresh_profile
-    from dvsmith.analysis.store import load_profile
-    from dvsmith.gym.build import all_tasks, load_build
+    from dvsmith.analysis.ingest import load_profile, refresh_profile
     from dvsmith.gym.clean import clean_repo
     from dvsmith.gym.plan import plan_tasks
     from dvsmith.gym.simprep import prepare_original, rewrite_gym

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import secrets
 import signal
@@ -15,6 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +28,7 @@ from dvsmith.sim.sandbox import TOKEN_VAR, detect_mode, sweep, wrap
 from dvsmith.sim.uvmlog import LogHealth
 
 SIMULATORS = ("verilator", "questa", "xcelium", "vcs")
+_A = TypeVar("_A", bound="SimulatorAdapter")
 
 
 class _Model(BaseModel):
@@ -188,27 +191,35 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+#: adapter classes by every name they answer to, filled by ``register_adapter`` as each adapter module loads
+_REGISTRY: dict[str, type[SimulatorAdapter]] = {}
+#: the adapters dvsmith ships: imported by name the first time an adapter is asked for (like pytest's
+#: default plugins), so this module never imports them and a third adapter only has to register itself
+BUILTIN_ADAPTERS = ("dvsmith.sim.verilator", "dvsmith.sim.questa", "dvsmith.sim.xcelium", "dvsmith.sim.vcs")
+
+
+def register_adapter(*aliases: str) -> Callable[[type[_A]], type[_A]]:
+    """Class decorator: the adapter answers ``get_adapter(cls.name)`` and ``get_adapter(alias)``."""
+
+    def add(cls: type[_A]) -> type[_A]:
+        for key in (cls.name, *aliases):
+            _REGISTRY[key.lower()] = cls
+        return cls
+
+    return add
+
+
 def get_adapter(name: str, *, uvm_home: Path | str | None = None) -> SimulatorAdapter:
     """The adapter for ``name`` (verilator, questa, xcelium, vcs). ``uvm_home`` overrides the UVM
     library the adapter compiles with (Verilator; commercial tools use their built-in UVM unless
     it is given)."""
     key = name.strip().lower()
-    if key == "verilator":
-        from dvsmith.sim.verilator import VerilatorAdapter
+    if key not in _REGISTRY:
+        for module in BUILTIN_ADAPTERS:
+            importlib.import_module(module)
+    cls = _REGISTRY.get(key)
+    if cls is None:
+        from dvsmith.errors import UserInputError
 
-        return VerilatorAdapter(uvm_home=uvm_home)
-    if key in ("questa", "modelsim", "vsim"):
-        from dvsmith.sim.questa import QuestaAdapter
-
-        return QuestaAdapter(uvm_home=uvm_home)
-    if key in ("xcelium", "xrun"):
-        from dvsmith.sim.xcelium import XceliumAdapter
-
-        return XceliumAdapter(uvm_home=uvm_home)
-    if key == "vcs":
-        from dvsmith.sim.vcs import VcsAdapter
-
-        return VcsAdapter(uvm_home=uvm_home)
-    from dvsmith.errors import UserInputError
-
-    raise UserInputError(f"unknown simulator {name!r}: choose one of {', '.join(SIMULATORS)}")
+        raise UserInputError(f"unknown simulator {name!r}: choose one of {', '.join(SIMULATORS)}")
+    return cls(uvm_home=uvm_home)

@@ -33,8 +33,8 @@ from dvsmith.sim.base import (
     run_process,
 )
 from dvsmith.sim.coverage import CoverageSummary
+from dvsmith.sim.lexscan import find_uvm_top
 from dvsmith.sim.uvmlog import parse_uvm_log
-from dvsmith.sim.verilator import find_uvm_top
 
 FILELIST = "dvsmith.f"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")

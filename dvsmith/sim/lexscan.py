@@ -48,3 +48,15 @@ def in_modules(toks: Iterable[Token]) -> Iterator[tuple[str | None, Token]]:
         yield module, tok
         if kind == TokenKind.EndModuleKeyword:
             module = None
+
+
+def find_uvm_top(sources: list[Path]) -> str | None:
+    """The module whose body calls ``run_test`` (pyslang's lexer: comments and strings don't count)."""
+    for src in sources:
+        text = read_source(src)
+        if text is None or "run_test" not in text:
+            continue
+        for module, tok in in_modules(tokens(src, text)):
+            if module and tok.kind == TokenKind.Identifier and tok.valueText == "run_test":
+                return module
+    return None

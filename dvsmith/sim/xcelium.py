@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from dvsmith import paths
-from dvsmith.sim.base import CompileRequest, RunRequest
+from dvsmith.sim.base import CompileRequest, RunRequest, register_adapter
 from dvsmith.sim.commercial import FILELIST, CommercialAdapter, run_stem
 from dvsmith.sim.coverage import CoverageSummary, MetricCount
 
@@ -90,6 +90,7 @@ def parse_imc_summary(text: str) -> CoverageSummary:
     return CoverageSummary(tool="xcelium", metrics=totals, files=files, functional="measured")
 
 
+@register_adapter("xrun")
 class XceliumAdapter(CommercialAdapter):
     name = "xcelium"
     tool = "xcelium"

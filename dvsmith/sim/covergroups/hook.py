@@ -45,7 +45,7 @@ def _unit_files(root: Path, req: CompileRequest) -> list[Path]:
 def lower_for_compile(req: CompileRequest, *, uvm: bool = True) -> tuple[CompileRequest, LoweringResult]:
     """(the request to compile instead: the lowered copy in ``work_dir/fcov_tree`` with
     ``dvsmith_fcov_pkg.sv`` first in its sources, what the lowering did)."""
-    from dvsmith.sim.verilator import find_uvm_top
+    from dvsmith.sim.lexscan import find_uvm_top
 
     root = req.repo_root.resolve()
     copy = (req.work_dir / COPY_DIR).resolve()
