@@ -31,6 +31,7 @@ from typing import Any
 from pyslang.parsing import TokenKind
 
 from dvsmith.sim.rewrites import (
+    RAND_QUALIFIERS,
     SK,
     Edit,
     FileView,
@@ -42,7 +43,6 @@ from dvsmith.sim.rewrites import (
     tokens,
 )
 
-_RAND = (TokenKind.RandKeyword, TokenKind.RandCKeyword)
 #: items that may open a function body before its first statement
 _DECLS = frozenset({SK.DataDeclaration, SK.TypedefDeclaration, SK.ParameterDeclarationStatement,
                     SK.LocalVariableDeclaration, SK.ForwardTypedefDeclaration})  # fmt: skip
@@ -72,7 +72,7 @@ def _handles(cls: Any, view: FileView) -> dict[str, _Handle]:
     for item in cls.items:
         if item.kind != SK.ClassPropertyDeclaration or item.declaration.kind != SK.DataDeclaration:
             continue
-        if any(q.kind in _RAND for q in item.qualifiers):
+        if any(q.kind in RAND_QUALIFIERS for q in item.qualifiers):
             continue
         target = _type_class(item.declaration.type)
         end = view.end(item)

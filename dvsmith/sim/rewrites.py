@@ -40,6 +40,9 @@ Rewrites shipped:
 - ``constraint_handle_copy`` (``dvsmith.sim.random_rewrites``): ``cfg.x`` in a constraint, ``cfg`` a non-rand
   handle and ``x`` rand in its class → a copy of ``cfg.x`` taken in ``pre_randomize`` (Verilator drops ``x``
   from the other class's own solver query).
+- ``vif_typedef_property`` (``dvsmith.sim.class_rewrites``): a class property typed by a typedef of a virtual
+  interface (``typedef virtual I v_if; v_if vif;``) → ``virtual I vif;`` (Verilator then never samples the
+  interface's clocking-block inputs).
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -64,6 +67,8 @@ from pyslang.parsing import Token, TokenKind
 from dvsmith.analysis import limits
 
 SK = syntax.SyntaxKind
+#: the qualifiers that make a class property random
+RAND_QUALIFIERS = (TokenKind.RandKeyword, TokenKind.RandCKeyword)
 
 #: system tasks of other simulators that Verilator does not know (waveform dumping, recording)
 SIM_SYSTEM_TASKS = frozenset(
@@ -715,7 +720,7 @@ def _gather_class(cls: Any, ctx: RewriteContext) -> None:
     for item in cls.items:
         if item.kind != SK.ClassPropertyDeclaration or item.declaration.kind != SK.DataDeclaration:
             continue
-        if any(q.kind in (TokenKind.RandKeyword, TokenKind.RandCKeyword) for q in item.qualifiers):
+        if any(q.kind in RAND_QUALIFIERS for q in item.qualifiers):
             own.update(d.name.valueText for d in elements(item.declaration.declarators))
 
 
