@@ -76,6 +76,15 @@ def test_avip_dual_top_builds_all_valid_thanks_to_rewrites(get: Any) -> None:
     assert unit["recipe"]["run_dir"] == "sim/questa" and unit["recipe"]["tool"] == "vlog"
     cmd = next(iter(r["sim"]["compile_commands"].values()))
     assert "--top-module" not in cmd and "-Wno-MULTITOP" in cmd  # both tops elaborated
+    # pkt_small_burst_test reads +PKT_BURST (given by its own `make regression` line only) through
+    # uvm_cmdline_processor: UVM's DPI is compiled in (pure-SV UVM sees no argument: NO_BURST), no backdoor
+    assert unit["recipe"]["test_plusargs"] == {"pkt_small_burst_test": ["+PKT_BURST=12"]}
+    assert sorted(r["sim"]["compile_uvm_dpi"]) == sorted(r["sim"]["compile_commands"])
+    assert r["sim"]["compile_hdl_backdoor"] == []
+    assert "+define+UVM_NO_DPI" not in cmd and "--vpi" in cmd and not [a for a in cmd if a.endswith(".vlt")
+                                                                        and "hdl_public_" in a]  # fmt: skip
+    burst = next(t for t in r["tasks"] if t["test_name"] == "pkt_small_burst_test")
+    assert b.task(burst["id"])["plusargs"] == ["+PKT_BURST=12"]
     names = {x["name"] for x in r["rewrites"]}
     assert {"defparam_array", "interface_task_automatic", "empty_trailing_item", "remove_sim_system_tasks",
             "bind_upward_ports", "vif_method_write_triggers"} <= names  # fmt: skip

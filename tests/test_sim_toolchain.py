@@ -555,3 +555,31 @@ def test_build_command_with_hdl_backdoor(tmp_path: Path) -> None:
     (repo / "tb" / "seq.svh").write_text("// seq\n")
     cmd, _, _ = adapter.build_command(req, tc)
     assert "+define+UVM_NO_DPI" in cmd and "--vpi" not in cmd  # no backdoor: UVM's pure-SV mode
+
+
+def test_uvm_command_line_readers_get_uvms_dpi_without_public_signals(tmp_path: Path) -> None:
+    """Pure-SV UVM hands ``uvm_cmdline_processor`` no argument: a unit reading it (or given plusargs UVM
+    reads through it) is built with UVM's DPI, and without the backdoor's public signals."""
+    from dvsmith.analysis.profile import Recipe
+    from dvsmith.sim.hdl_backdoor import dpi_source, reads_uvm_command_line
+
+    quiet = tmp_path / "quiet.sv"
+    quiet.write_text('// uvm_cmdline_processor in a comment\nstring s = "uvm_cmdline_proc";\n')
+    reader = tmp_path / "reader.sv"
+    reader.write_text("class t; function void f(); uvm_cmdline_processor c = uvm_cmdline_processor::get_inst();"
+                      " endfunction endclass\n")  # fmt: skip
+    assert reads_uvm_command_line([reader]) and not reads_uvm_command_line([quiet])
+    assert reads_uvm_command_line([quiet], ["+uvm_set_verbosity=a,_ALL_,UVM_HIGH,run"])
+    assert reads_uvm_command_line([quiet], ["+UVM_VERBOSITY=UVM_HIGH"])
+    assert reads_uvm_command_line([quiet], ["+slave_adr_max=5"])  # the hidden test may read it through UVM
+    assert not reads_uvm_command_line([quiet], ["+UVM_TESTNAME=x"]) and not reads_uvm_command_line([quiet])
+    tc = _fake_toolchain(tmp_path)
+    _uvm_dpi_tree(tc)
+    repo, unit = _repo(tmp_path)
+    adapter = VerilatorAdapter(toolchain=tc)
+    cmd, _, _ = adapter.build_command(CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w"), tc)
+    assert "+define+UVM_NO_DPI" in cmd  # nothing reads the command line
+    unit = unit.model_copy(update={"recipe": Recipe(test_plusargs={"t": ["+uvm_set_severity=a,B,UVM_INFO,UVM_ERROR"]})})
+    cmd, _, _ = adapter.build_command(CompileRequest(repo_root=repo, unit=unit, work_dir=tmp_path / "w"), tc)
+    assert "+define+UVM_NO_DPI" not in cmd and "--vpi" in cmd and str(dpi_source()) in cmd
+    assert not [a for a in cmd if a.endswith(".vlt") and "hdl_public" in a]

@@ -133,6 +133,7 @@ class SimSummary(_Model):
     compile_coverage_flags: dict[str, list[str]] = Field(default_factory=dict)
     compile_retried_without_fsm: list[str] = Field(default_factory=list)
     compile_hdl_backdoor: list[str] = Field(default_factory=list)  # built with UVM's DPI + VPI (HDL backdoor)
+    compile_uvm_dpi: list[str] = Field(default_factory=list)  # built with UVM's DPI (backdoor or command line)
     compile_cxx: dict[str, str] = Field(default_factory=dict)  # the C++ compiler of each build ("gcc" | "clang")
     compile_retried_with_gxx: list[str] = Field(default_factory=list)  # clang++ failed on the C++, g++ built it
     tool_versions: dict[str, str] = Field(default_factory=dict)

@@ -157,6 +157,8 @@ async def simulate_tasks(
             summary.compile_retried_without_fsm.append(key)
         if res.hdl_backdoor:
             summary.compile_hdl_backdoor.append(key)
+        if res.uvm_dpi:
+            summary.compile_uvm_dpi.append(key)
         if res.cxx:
             summary.compile_cxx[key] = res.cxx
         if res.retried_with_gxx:

@@ -66,6 +66,7 @@ class CompileResult(_Model):
     retried_with_gxx: bool = False  # clang++ failed on the generated C++ and g++ built it
     retried_without_fsm: bool = False  # the first build failed inside Verilator with FSM coverage
     hdl_backdoor: bool = False  # built with UVM's DPI and dvsmith's VPI hdl backend (sim/hdl_backdoor.py)
+    uvm_dpi: bool = False  # built with UVM's DPI code (command line, regex, reporting), backdoor or not
     diagnosis: list[dict] = Field(default_factory=list)  # causes of a failed compile (dvsmith.sim.diagnose)
     # covergroup lowering (Verilator): covergroups lowered, not supported, text naming dvsmith's runtime
     fcov_lowered: list[str] = Field(default_factory=list)

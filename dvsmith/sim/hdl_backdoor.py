@@ -16,6 +16,13 @@ for VCS, Questa and Xcelium only, so such a unit is compiled instead:
 
 Detected on the tokens of every file the compile reads (pyslang's lexer: comments and strings don't
 count). A UVM tree without the DPI sources dvsmith compiles keeps ``UVM_NO_DPI`` (``missing_uvm_dpi``).
+
+UVM's command line needs the same DPI code: in pure-SV mode ``uvm_cmdline_processor`` sees no argument at
+all (``uvm_dpi_get_next_arg`` returns ""), so a test reading ``+slave_adr_max=`` through it, or a
+``+uvm_set_inst_override=``/``+UVM_VERBOSITY=`` its flow passes, silently gets nothing (Practical-UVM's
+wb_conmax ``simple_cmdline_proc`` then configures every address range as 0 and never ends). Such a unit
+or a unit whose tests the flow gives plusargs (``reads_uvm_command_line``) is compiled with UVM's DPI as
+well (``--vpi``, no public signals).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from pyslang.parsing import TokenKind
 from dvsmith import paths
 from dvsmith.sim import lexscan
 
+#: what reads UVM's command line: the processor class and UVM 1.2's global handle
+COMMAND_LINE_NAMES = frozenset({"uvm_cmdline_processor", "uvm_cmdline_proc"})
 BACKDOOR_NAMES = frozenset({"add_hdl_path", "add_hdl_path_slice", "set_hdl_path_root", "UVM_BACKDOOR"})
 _HDL_PREFIX = "uvm_hdl_"  # uvm_hdl_read/deposit/force/check_path/release...: but not uvm_hdl_path_concat
 _QUICK = ("hdl_path", "uvm_backdoor", "uvm_hdl_")
@@ -56,6 +65,23 @@ def uses_hdl_backdoor(files: Iterable[Path]) -> bool:
                 name = tok.valueText.lstrip("`")
                 if name in BACKDOOR_NAMES or (name.startswith(_HDL_PREFIX) and name != "uvm_hdl_path_concat"):
                     return True
+    return False
+
+
+def reads_uvm_command_line(files: Iterable[Path], plusargs: Iterable[str] = ()) -> bool:
+    """True when a file names UVM's command-line processor, or the repo's flow gives its tests plusargs.
+
+    Any plusarg counts (not only ``+uvm_set_*``/``+UVM_VERBOSITY``, which UVM reads through the processor):
+    the test that reads ``+x=`` may be the one the gym hides, and the original, the gym and a candidate's
+    solution must compile the same way. ``+UVM_TESTNAME`` does not count (pure-SV UVM reads it too)."""
+    if any(not p.upper().startswith("+UVM_TESTNAME=") for p in plusargs):
+        return True
+    for f in files:
+        text = lexscan.read_source(f)
+        if text is None or "uvm_cmdline_proc" not in text:
+            continue
+        if any(tok.kind in _NAMED and tok.valueText in COMMAND_LINE_NAMES for tok in lexscan.tokens(f, text)):
+            return True
     return False
 
 
@@ -90,7 +116,9 @@ def public_config(modules: list[str]) -> Path:
     return path
 
 
-def verilator_args(uvm_home: Path, modules: list[str]) -> list[str]:
-    """What a backdoor unit's Verilator command adds: VPI, the public signals, the DPI library and the
-    include folder of UVM's DPI sources (``UVM_NO_DPI`` is left out by the caller)."""
-    return ["--vpi", str(public_config(modules)), str(dpi_source()), "-CFLAGS", f"-I{uvm_home / 'src' / 'dpi'}"]
+def verilator_args(uvm_home: Path, modules: list[str] | None) -> list[str]:
+    """What a unit built with UVM's DPI adds to its Verilator command: VPI, the DPI library, the include
+    folder of UVM's DPI sources and, for a backdoor unit (``modules``), its modules' signals made public
+    (``UVM_NO_DPI`` is left out by the caller)."""
+    public = [str(public_config(modules))] if modules is not None else []
+    return ["--vpi", *public, str(dpi_source()), "-CFLAGS", f"-I{uvm_home / 'src' / 'dpi'}"]

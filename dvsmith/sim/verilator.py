@@ -355,7 +355,10 @@ class VerilatorAdapter(SimulatorAdapter):
         top = tops[0] if tops else None
         uvm = tc.uvm_home
         unit_files = self._unit_files(root, unit, sources)
-        backdoor = hdl_backdoor.uses_hdl_backdoor(unit_files) and not hdl_backdoor.missing_uvm_dpi(uvm)
+        dpi_ok = not hdl_backdoor.missing_uvm_dpi(uvm)
+        backdoor = dpi_ok and hdl_backdoor.uses_hdl_backdoor(unit_files)
+        plusargs = [p for ps in (recipe.plusargs, *recipe.test_plusargs.values()) for p in ps] if recipe else []
+        command_line = dpi_ok and not backdoor and hdl_backdoor.reads_uvm_command_line(unit_files, plusargs)
         cmd: list[str] = [
             str(tc.verilator.executable),
             "--binary",
@@ -370,8 +373,8 @@ class VerilatorAdapter(SimulatorAdapter):
             "-Wno-BADVLTPRAGMA",
             f"+incdir+{uvm / 'src'}",
         ]  # fmt: skip
-        if not backdoor:
-            cmd.insert(-1, "+define+UVM_NO_DPI")  # UVM's pure-SV mode; with a backdoor, its DPI (hdl_backdoor)
+        if not (backdoor or command_line):
+            cmd.insert(-1, "+define+UVM_NO_DPI")  # UVM's pure-SV mode; else its DPI (hdl_backdoor)
         defines = compile_defines(unit, req.extra_defines)
         for name in sorted(defines):
             value = defines[name]
@@ -394,6 +397,8 @@ class VerilatorAdapter(SimulatorAdapter):
             cmd.append("-Wno-MULTITOP")  # every top the repo elaborates (hdl_top + hvl_top) stays a top
         if backdoor:
             cmd += hdl_backdoor.verilator_args(uvm, hdl_backdoor.design_modules(unit_files))
+        elif command_line:
+            cmd += hdl_backdoor.verilator_args(uvm, None)
         cmd += cxx_flags(tc, req)
         if tc.ccache is not None:
             cmd += ["-MAKEFLAGS", "OBJCACHE=ccache"]
@@ -504,7 +509,8 @@ class VerilatorAdapter(SimulatorAdapter):
         if not res.cached:
             res.cxx = "clang" if uses_clang(tc, req) else "gcc"
         res.tops = list(req.unit.top_modules) or ([res.top] if res.top else [])
-        res.hdl_backdoor = str(hdl_backdoor.dpi_source()) in res.command
+        res.uvm_dpi = str(hdl_backdoor.dpi_source()) in res.command
+        res.hdl_backdoor = res.uvm_dpi and any(a.endswith(".vlt") and "hdl_public_" in a for a in res.command)
         if req.coverage:
             res.coverage_flags = coverage_flags(req.coverage_fsm and not res.retried_without_fsm)
         if not res.ok and res.log.is_file():
