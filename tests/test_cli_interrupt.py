@@ -61,7 +61,7 @@ def test_ctrl_c_ends_the_command_even_when_the_work_swallows_the_cancellation() 
 
     import pytest
 
-    from dvsmith.cli.main import _run_async
+    from dvsmith.cli.common import run_async as _run_async
 
     seen: list[str] = []
 
@@ -88,7 +88,8 @@ _TERM_SCRIPT = """
 import os, sys
 from pathlib import Path
 import typer
-from dvsmith.cli.main import _guard, _run_async
+from dvsmith.cli.common import guard as _guard
+from dvsmith.cli.common import run_async as _run_async
 from dvsmith.sim.base import run_process
 
 out = Path(sys.argv[1])

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import signal
 import sys
 import time
-import traceback
-from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,9 +12,22 @@ import typer
 from rich.text import Text
 
 from dvsmith import __version__
-from dvsmith.cli import render
+from dvsmith.cli import manage, render
+from dvsmith.cli.common import (
+    ExecutorOpt,
+    JsonOpt,
+    JunitOpt,
+    MetricsFileOpt,
+    MetricsPushOpt,
+    NoCacheOpt,
+    RayAddressOpt,
+    UnitOpt,
+    ai_settings_from_env,
+    executor_for,
+    guard,
+    run_async,
+)
 from dvsmith.cli.render import esc
-from dvsmith.errors import DvsmithError
 
 T = TypeVar("T")
 
@@ -30,139 +38,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-profiles_app = typer.Typer(help="List, show and remove ingested profiles.", no_args_is_help=True)
-cache_app = typer.Typer(help="Inspect or clear dvsmith's caches (parse, AI answers, compiled simulators).",
-                        no_args_is_help=True)
-export_app = typer.Typer(help="Export a gym for agent harnesses and trainers (Harbor tasks, a JSONL dataset).",
-                         no_args_is_help=True)
-app.add_typer(profiles_app, name="profiles")
-app.add_typer(cache_app, name="cache")
-app.add_typer(export_app, name="export")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore every cache and rebuild it.")]
-UnitOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--unit",
-        help="Only the tests of this compile unit become tasks (repeatable; `dvsmith profiles show` lists units).",
-    ),
-]
-ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="local|ray: where compiles and simulations run (ray needs the ray "
-                      "extra of dvsmith).")
-]
-RayAddressOpt = Annotated[
-    str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
-                             help="Ray cluster to use with --executor ray (default: start a local one).")
-]
-JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report (one case per task or job).")]
-MetricsPushOpt = Annotated[
-    str | None, typer.Option("--metrics-push", help="Push the metrics to this Prometheus Pushgateway URL.")
-]
-MetricsFileOpt = Annotated[
-    Path | None, typer.Option("--metrics", help="Write the metrics in Prometheus textfile format to this file.")
-]
-
-
-@contextlib.contextmanager
-def _executor(name: str, address: str | None) -> Iterator[Any]:
-    """The executor to pass to the core: None for local (the adapter itself), else an open executor."""
-    from dvsmith.sim.executor import open_executor
-
-    if name == "local":
-        yield None
-        return
-    with open_executor(name, address=address) as ex:
-        yield ex
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, ``timeout``, a CI job cancelled): handled as Ctrl-C, exit 143."""
-
-
-def _run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` where Ctrl-C (or SIGTERM) always ends the command as interrupted: the first signal
-    cancels the work, so running compiles and simulations are killed and temp folders removed, and, whatever
-    the cancelled code does with the cancellation (a library may turn it into another error and the work go
-    on), the command raises ``KeyboardInterrupt`` (exit 130; ``Terminated``, 143, for SIGTERM) instead of
-    returning. A second Ctrl-C interrupts at once."""
-    interrupted: int | None = None
-
-    async def main() -> T:
-        nonlocal interrupted
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-
-        def on_signal(sig: int) -> None:
-            nonlocal interrupted
-            interrupted = interrupted or sig
-            loop.remove_signal_handler(sig)  # the next one: Python's own behaviour
-            if task is not None:
-                task.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals in this thread
-                loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            return await coro
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(sig)
-
-    def stop() -> KeyboardInterrupt:
-        return Terminated() if interrupted == signal.SIGTERM else KeyboardInterrupt()
-
-    try:
-        result = asyncio.run(main())
-    except asyncio.CancelledError:
-        if interrupted:
-            raise stop() from None
-        raise
-    if interrupted:
-        raise stop()
-    return result
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run a core call; turn dvsmith errors into one line and the right exit code."""
-    try:
-        return fn()
-    except DvsmithError as exc:
-        render.error_line(str(exc))
-        raise typer.Exit(exc.exit_code) from None
-    except Terminated:
-        render.error_line("terminated")
-        raise typer.Exit(143) from None
-    except KeyboardInterrupt:
-        render.error_line("interrupted")
-        raise typer.Exit(130) from None
-    except OSError as exc:
-        render.error_line(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
-        raise typer.Exit(2) from None
-    except Exception as exc:  # a bug: say so in one line, full traceback only on request
-        if os.environ.get("DVSMITH_DEBUG"):
-            traceback.print_exc()
-        render.error_line(f"internal error ({type(exc).__name__}): {exc} (set DVSMITH_DEBUG=1 for a traceback)")
-        raise typer.Exit(1) from None
-
-
-def _ai_settings_from_env() -> Any:
-    """AI tunables from DVSMITH_AI_<FIELD> environment variables (e.g. DVSMITH_AI_TIMEOUT_S=20)."""
-    from dvsmith.ai.settings import AISettings
-    from dvsmith.errors import UserInputError
-
-    values = {
-        f: os.environ[f"DVSMITH_AI_{f.upper()}"]
-        for f in AISettings.model_fields
-        if f"DVSMITH_AI_{f.upper()}" in os.environ
-    }
-    try:
-        return AISettings.model_validate(values)
-    except ValueError as exc:
-        raise UserInputError(f"bad DVSMITH_AI_* setting: {str(exc).splitlines()[0:3]}") from None
-
+app.add_typer(manage.profiles_app, name="profiles")
+app.add_typer(manage.cache_app, name="cache")
+app.add_typer(manage.export_app, name="export")
+app.command("ai-logs")(manage.ai_logs)
 
 def _version(value: bool) -> None:
     if value:
@@ -201,7 +80,7 @@ def ingest(
             listing = warm.listing_key(repo.expanduser().resolve())  # before the ingest walks it
     reporter = render.ProgressReporter(quiet=json_out)
     with reporter:
-        profile, stats = _guard(
+        profile, stats = guard(
             lambda: core_ingest(
                 repo, name=name, use_cache=not no_cache, reporter=reporter,
                 sim_config=sim_config.resolve() if sim_config else None,
@@ -309,7 +188,7 @@ def build(
             raise UserInputError(f"unknown provider '{provider}' (anthropic|offline)")
         if sim not in ("verilator", "none"):
             raise UserInputError(f"unknown simulator '{sim}' (verilator|none)")
-        with _executor(executor, ray_address) as ex, collecting() as samples:
+        with executor_for(executor, ray_address) as ex, collecting() as samples:
             opts = BuildOptions(
                 name=name,
                 out=out,
@@ -321,19 +200,19 @@ def build(
                 use_cache=not no_cache,
                 log_bodies=log_bodies,
                 force=force,
-                ai_settings=_ai_settings_from_env(),
+                ai_settings=ai_settings_from_env(),
                 executor=ex,
                 keep_trivial=keep_trivial,
                 units=list(unit or []),
             )
             with reporter:
-                report = _run_async(run_build(opts, reporter))
+                report = run_async(run_build(opts, reporter))
         for w in publish_build(report, samples, junit=junit, push=metrics_push):
             render.warn_line(w)
         return report
 
     reporter = render.ProgressReporter(quiet=json_out)
-    report = _guard(run)
+    report = guard(run)
     if json_out:
         render.print_json(report.model_dump(mode="json"))
     else:
@@ -401,13 +280,13 @@ def validate(
     reporter = render.ProgressReporter(quiet=json_out)
 
     def run() -> Any:
-        with _executor(executor, ray_address) as ex, reporter:
-            result = _run_async(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter, executor=ex))
+        with executor_for(executor, ray_address) as ex, reporter:
+            result = run_async(revalidate(gym_dir, sim=sim, uvm_home=uvm_home, reporter=reporter, executor=ex))
         for w in publish_build(result, None, command="validate", metrics_file=metrics, junit=junit, push=metrics_push):
             render.warn_line(w)
         return result
 
-    result = _guard(run)
+    result = guard(run)
     if json_out:
         render.print_json(result.model_dump(mode="json"))
     else:
@@ -457,8 +336,8 @@ def eval_cmd(
         if not jobs:
             raise UserInputError("nothing to evaluate: give TASK_ID SOLUTION... or --batch FILE")
         started = time.perf_counter()
-        with _executor(executor, ray_address) as ex, reporter:
-            results = _run_async(
+        with executor_for(executor, ray_address) as ex, reporter:
+            results = run_async(
                 evaluate_many(
                     gym_dir, jobs, seed=seed, seeds=seeds, uvm_home=uvm_home, reporter=reporter, combine=combine,
                     executor=ex,
@@ -470,7 +349,7 @@ def eval_cmd(
         return results
 
     reporter = render.ProgressReporter(quiet=json_out)
-    results = _guard(run)
+    results = guard(run)
     if json_out:
         docs = [r.model_dump(mode="json") for r in results]
         render.print_json(docs[0] if len(docs) == 1 else docs)
@@ -484,177 +363,6 @@ def eval_cmd(
             if r.log:
                 c.print(f"  log: {esc(r.log)}")
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
-
-
-# ---------------------------------------------------------------------------------------------- export
-@export_app.command("harbor")
-def export_harbor_cmd(
-    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
-    dest: Annotated[Path, typer.Argument(help="Folder to write one Harbor task folder per valid task into.")],
-    org: Annotated[str, typer.Option(help="Organisation of the Harbor task names (ORG/PROFILE.TASK).")] = "dvsmith",
-    wheel: Annotated[
-        Path | None, typer.Option(help="Install dvsmith from this wheel in the image (default: PyPI, this version).")
-    ] = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Write Harbor 0.26 task folders: instruction.md, task.toml, environment/, tests/test.sh, solution/."""
-    from dvsmith.export.harbor import HarborOptions, export_harbor
-
-    result = _guard(lambda: export_harbor(out_dir, dest, HarborOptions(org=org, dvsmith_wheel=wheel)))
-    if json_out:
-        render.print_json(result.model_dump(mode="json"))
-        return
-    for w in result.warnings:
-        render.warn_line(w)
-    for tid, why in result.skipped.items():
-        render.warn_line(f"skipped invalid task {tid}: {why}")
-    render.err_console.print(f"[bold green]exported[/] {len(result.tasks)} Harbor task(s) → {result.dest}")
-
-
-@export_app.command("jsonl")
-def export_jsonl_cmd(
-    out_dir: Annotated[Path, typer.Argument(help="A folder written by `dvsmith build`.")],
-    file: Annotated[Path, typer.Argument(help="The JSON Lines file to write.")],
-    with_oracle: Annotated[bool, typer.Option("--with-oracle", help="Add the reference files (oracle).")] = False,
-    include_invalid: Annotated[bool, typer.Option("--include-invalid", help="Also export invalid tasks.")] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Write one JSON line per task (id, instruction, files_to_write, test_select, difficulty, ...)."""
-    from dvsmith.export.jsonl import export_jsonl
-
-    result = _guard(lambda: export_jsonl(out_dir, file, with_oracle=with_oracle, include_invalid=include_invalid))
-    if json_out:
-        render.print_json(result.model_dump(mode="json"))
-        return
-    for tid, why in result.skipped.items():
-        render.warn_line(f"skipped invalid task {tid}: {why}")
-    render.err_console.print(f"[bold green]exported[/] {result.lines} task(s) → {result.file}")
-
-
-# -------------------------------------------------------------------------------------------- profiles
-@profiles_app.command("list")
-def profiles_list(json_out: JsonOpt = False) -> None:
-    """List ingested profiles."""
-    from dvsmith.analysis.store import list_profiles
-
-    items = _guard(list_profiles)
-    if json_out:
-        render.print_json([i.model_dump(mode="json") for i in items])
-        return
-    rows = [(i.name, i.tests, i.created_at, i.repo_root) for i in items]
-    render.out_console.print(render.table("Profiles", ["name", "tests", "created", "repo"], rows))
-
-
-@profiles_app.command("show")
-def profiles_show(name: Annotated[str, typer.Argument()], json_out: JsonOpt = False) -> None:
-    """Show one profile."""
-    from dvsmith.analysis.ingest import load_profile
-
-    reporter = render.ProgressReporter(quiet=json_out)
-    profile = _guard(lambda: load_profile(name, reporter=reporter))
-    if json_out:
-        render.print_json(profile.model_dump(mode="json"))
-        return
-    c = render.out_console
-    c.print(f"[bold]{esc(profile.name)}[/]  {esc(profile.repo_root)}  created {esc(profile.created_at)}")
-    for field in (
-        "tests",
-        "sequences",
-        "sequence_items",
-        "agents",
-        "envs",
-        "drivers",
-        "monitors",
-        "scoreboards",
-        "sequencers",
-        "covergroups",
-        "packages",
-        "interfaces",
-        "modules",
-    ):
-        items = getattr(profile, field)
-        more = " ..." if len(items) > 8 else ""
-        c.print(f"{field:<15} {len(items):>4}  {esc(', '.join(i.name for i in items[:8]))}{more}")
-    b = profile.build
-    c.print(
-        esc(f"build           {b.kind}  simulators: {', '.join(b.simulators) or '-'}  select: {b.test_select or '-'}")
-    )
-    per_unit = {u.name: 0 for u in profile.compile_units}
-    for t in profile.tests:
-        if not t.is_base and t.compile_unit in per_unit:
-            per_unit[t.compile_unit] += 1
-    units = [f"{n} ({k} tests)" for n, k in per_unit.items()]
-    more = " ..." if len(units) > 8 else ""
-    c.print(f"compile units   {len(units):>4}  {esc(', '.join(units[:8]))}{more}")
-    c.print(f"diagnostics     {len(profile.diagnostics):>4}")
-
-
-@profiles_app.command("rm")
-def profiles_rm(name: Annotated[str, typer.Argument()]) -> None:
-    """Remove a profile."""
-    from dvsmith.analysis.store import remove_profile
-
-    _guard(lambda: remove_profile(name))
-    render.err_console.print(f"removed profile {esc(name)}")
-
-
-# ----------------------------------------------------------------------------------------------- cache
-@cache_app.command("info")
-def cache_info(json_out: JsonOpt = False) -> None:
-    """Show where caches live and how big they are."""
-    from dvsmith.paths import cache_info as core_info
-
-    info = _guard(core_info)
-    if json_out:
-        render.print_json(info)
-        return
-    rows = [(k, v["path"], v["files"], f"{v['bytes'] / 1e6:.1f} MB") for k, v in info["caches"].items()]
-    render.out_console.print(render.table("Caches", ["cache", "path", "files", "size"], rows))
-
-
-@cache_app.command("clear")
-def cache_clear(json_out: JsonOpt = False) -> None:
-    """Delete every cache (parse cache, AI answers, compiled simulators). Profiles are kept."""
-    from dvsmith.paths import cache_clear as core_clear
-
-    removed = _guard(core_clear)
-    if json_out:
-        render.print_json(removed)
-        return
-    render.err_console.print(f"cleared: {', '.join(f'{k} ({v} files)' for k, v in removed.items())}")
-
-
-# --------------------------------------------------------------------------------------------- ai-logs
-@app.command("ai-logs")
-def ai_logs(
-    tail: Annotated[int, typer.Option(min=1, help="How many recent calls to show.")] = 20,
-    json_out: JsonOpt = False,
-) -> None:
-    """Show recent AI calls and a summary (calls, failures, latency, tokens, cost)."""
-    from dvsmith.ai.calllog import read_ai_logs, summarize_logs
-
-    entries = _guard(lambda: read_ai_logs(None))
-    summary = summarize_logs(entries)
-    recent = entries[-tail:]
-    if json_out:
-        render.print_json({"summary": summary, "calls": recent})
-        return
-    rows = [
-        (
-            e.get("time", ""),
-            e.get("task", ""),
-            e.get("model", ""),
-            f"{float(e.get('duration_s', 0)):.2f}",
-            e.get("tokens_in", 0),
-            e.get("tokens_out", 0),
-            e.get("retries", 0),
-            e.get("outcome", ""),
-        )
-        for e in recent
-    ]
-    c = render.out_console
-    c.print(render.table("Recent AI calls", ["time", "task", "model", "s", "in", "out", "retries", "outcome"], rows))
-    c.print(esc(" ".join(f"{k}={v}" for k, v in summary.items())))
 
 
 # ---------------------------------------------------------------------------------------------- doctor
@@ -677,7 +385,7 @@ def doctor(
     if repo is not None:
         _doctor_repo(repo, uvm_home, json_out, list(unit or []))
         return
-    report = _guard(lambda: core_doctor(uvm_home=uvm_home))
+    report = guard(lambda: core_doctor(uvm_home=uvm_home))
     if json_out:
         render.print_json({**report.model_dump(mode="json"), "ok": report.ok, "missing": report.missing})
     else:
@@ -704,9 +412,9 @@ def _doctor_repo(repo: Path, uvm_home: Path | None, json_out: bool, units: list[
 
     def run() -> Any:
         with reporter:
-            return _run_async(check_repo(repo, uvm_home=uvm_home, units=units, reporter=reporter))
+            return run_async(check_repo(repo, uvm_home=uvm_home, units=units, reporter=reporter))
 
-    report = _guard(run)
+    report = guard(run)
     if json_out:
         render.print_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
