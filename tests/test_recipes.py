@@ -908,3 +908,38 @@ def test_vif_typedef_property_gets_the_virtual_interface_type() -> None:
     assert "  virtual wb_slave_if.mp mon_if;\n" in new and "  virtual bus_if vif;\n  v_if nope;\n" in new
     assert "typedef virtual wb_master_if v_if;" in new  # the typedef stays for its other uses
     assert [(r.name, r.line) for r in records] == [("vif_typedef_property", n) for n in (3, 4, 9, 13)]
+
+
+STARTING_PHASE = """class s extends uvm_sequence #(item);
+  task pre_body();
+    if (starting_phase != null) starting_phase.raise_objection(this);
+    `uvm_info("P", $sformatf("phase %s", starting_phase.get_name()), UVM_MEDIUM)
+  endtask
+endclass
+class t extends uvm_test;
+  task run_phase(uvm_phase phase);
+    s seq = s::type_id::create("seq");
+    seq.starting_phase = phase;
+    env.sqr.seq_h.starting_phase = phase;
+    begin uvm_phase p = seq.starting_phase; end
+  endtask
+endclass
+// starting_phase in a comment, "starting_phase" in a string
+"""
+
+
+def test_starting_phase_becomes_the_2017_accessors() -> None:
+    new, records = _rewrite(STARTING_PHASE)
+    assert {r.name for r in records} == {"starting_phase_accessors"}
+    assert "if (get_starting_phase() != null) get_starting_phase().raise_objection(this);" in new
+    assert '$sformatf("phase %s", get_starting_phase().get_name())' in new  # inside a macro argument
+    assert "seq.set_starting_phase(phase);" in new and "env.sqr.seq_h.set_starting_phase(phase);" in new
+    assert "uvm_phase p = seq.get_starting_phase();" in new
+    assert '// starting_phase in a comment, "starting_phase" in a string' in new
+    assert new.count("\n") == STARTING_PHASE.count("\n") and len(records) == 6
+    # a unit that declares its own variable of that name: no 1.x use, nothing changes
+    own = b"class b; uvm_phase starting_phase; function void f(); starting_phase = null; endfunction endclass\n"
+    files = {"own.sv": own, "x.sv": STARTING_PHASE.encode()}
+    ctx = gather_context(files)
+    assert ctx.declares_starting_phase
+    assert rewrite_text(files["x.sv"], "x.sv", ctx, enabled_rewrites()) == (files["x.sv"], [])

@@ -28,6 +28,8 @@ CONSTRUCTS: dict[str, tuple[str, bool, bool]] = {
     "set_global_stop_timeout": ("1.2", True, True),
     "factory": ("1.1", True, True),
     "uvm_top": ("1.2", False, False),
+    # a uvm_sequence_base variable in 1.1/1.2; 2017 has only get/set_starting_phase (rewrite starting_phase_accessors)
+    "starting_phase": ("1.2", True, False),
     "`uvm_do_with": ("1.2", False, False),
     "`uvm_do_on": ("1.2", False, False),
     "`uvm_do_on_with": ("1.2", False, False),

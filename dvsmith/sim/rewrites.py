@@ -43,6 +43,8 @@ Rewrites shipped:
 - ``vif_typedef_property`` (``dvsmith.sim.class_rewrites``): a class property typed by a typedef of a virtual
   interface (``typedef virtual I v_if; v_if vif;``) → ``virtual I vif;`` (Verilator then never samples the
   interface's clocking-block inputs).
+- ``starting_phase_accessors`` (``dvsmith.sim.uvm_rewrites``): UVM 1.1/1.2's ``starting_phase`` variable,
+  gone from 2017 → ``get_starting_phase()``, and ``x.starting_phase = p;`` → ``x.set_starting_phase(p);``.
 - ``uvm_compat_import``: with a UVM 1.x unit that needs dvsmith's compatibility package,
   ``import uvm_pkg::*;`` → ``import uvm_pkg::*; import dvsmith_uvm_compat_pkg::*;``.
 """
@@ -115,6 +117,7 @@ class RewriteContext:
     rand_members: dict[str, set[str]] = field(default_factory=dict)  # class -> its own rand/randc properties
     class_bases: dict[str, str] = field(default_factory=dict)  # class -> the class it extends
     vif_typedefs: dict[str, set[str]] = field(default_factory=dict)  # typedef name -> `virtual I` texts
+    declares_starting_phase: bool = False  # the unit declares a variable of that name (then it is no 1.x use)
 
     def rand_members_of(self, cls: str) -> set[str]:
         """The rand properties of ``cls`` and of the classes it extends (as far as the unit declares them)."""
@@ -678,8 +681,9 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
     for rel, data in files.items():
         scopes = binds and (b"module" in data or b"interface" in data)
         rand_classes = b"rand" in data and b"class" in data
+        phase = b"starting_phase" in data and not ctx.declares_starting_phase
         if (b"struct" not in data and b"parameter" not in data and b"virtual" not in data and not scopes
-                and not rand_classes):  # fmt: skip
+                and not rand_classes and not phase):  # fmt: skip
             continue
         try:
             view = FileView(data, rel)
@@ -698,6 +702,8 @@ def gather_context(files: dict[str, bytes], *, uvm_compat: bool = False) -> Rewr
                     ctx.vif_typedefs.setdefault(n.parent.name.valueText, set()).add(" ".join(str(n).split()))
             if rand_classes and n.kind == SK.ClassDeclaration:
                 _gather_class(n, ctx)
+            if phase and n.kind == SK.Declarator and n.name.valueText == "starting_phase":
+                ctx.declares_starting_phase = True
             if binds and n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
                 ctx.module_names[n.header.name.valueText] = _declared_names(n)
             if n.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration) and n.header.parameters is not None:
@@ -727,7 +733,7 @@ def _gather_class(cls: Any, ctx: RewriteContext) -> None:
 #: rewrites kept in modules of their own; they register when imported (here, on first use)
 PLUGINS = (
     "dvsmith.sim.vif_triggers", "dvsmith.sim.inherited_params", "dvsmith.sim.class_rewrites",
-    "dvsmith.sim.process_rewrites", "dvsmith.sim.random_rewrites",
+    "dvsmith.sim.process_rewrites", "dvsmith.sim.random_rewrites", "dvsmith.sim.uvm_rewrites",
 )
 
 

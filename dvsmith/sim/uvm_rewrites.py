@@ -1,0 +1,119 @@
+"""Rewrites of UVM 1.1/1.2 code for what UVM 1800.2-2017 has no longer even behind its deprecated API.
+
+- ``starting_phase_accessors``: ``starting_phase`` was a ``uvm_sequence_base`` variable in 1.1 and 1.2 (1.2
+  kept it behind ``UVM_DEPRECATED_STARTING_PHASE``); 2017 has only ``get_starting_phase()`` and
+  ``set_starting_phase()``, so ``starting_phase.raise_objection(this)`` stops the compile ("Can't find
+  definition of variable: 'starting_phase'"; Practical-UVM's vga_lcd and many of its sequences). A read
+  becomes ``get_starting_phase()`` (``seq.starting_phase`` → ``seq.get_starting_phase()``); an assignment
+  statement ``seq.starting_phase = phase;`` becomes ``seq.set_starting_phase(phase);``. The value is the same
+  on every simulator: 2017's accessors hold what the variable held. Nothing changes when the unit declares a
+  variable of that name itself (``RewriteContext.declares_starting_phase``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyslang.parsing import TokenKind
+
+from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, nodes
+
+_NAME = "starting_phase"
+
+
+def _access(n: Any) -> tuple[Any, str] | None:
+    """The expression naming the variable (``starting_phase`` or ``x.starting_phase``) and its prefix."""
+    p = n.parent
+    if p is not None and p.kind == SK.ScopedName and p.right is n:
+        if p.separator.kind != TokenKind.Dot:
+            return None  # uvm_sequence_base::starting_phase: no variable use
+        return p, str(p.left).strip() + "."
+    if p is not None and p.kind == SK.ScopedName and p.left is n and p.separator.kind != TokenKind.Dot:
+        return None
+    if p is not None and p.kind in (SK.NamedType, SK.ClassName, SK.Declarator):
+        return None
+    return n, ""
+
+
+class StartingPhaseAccessors(Rewrite):
+    name = "starting_phase_accessors"
+    summary = "UVM 1.x starting_phase variable -> get_starting_phase() / set_starting_phase(...) (2017 has no variable)"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return _NAME in text and not ctx.declares_starting_phase
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.IdentifierName or n.identifier.valueText != _NAME:
+                continue
+            found = _access(n)
+            if found is None:
+                continue
+            expr, prefix = found
+            stmt = expr.parent
+            if (stmt is not None and stmt.kind == SK.AssignmentExpression and stmt.left is expr
+                    and stmt.parent is not None and stmt.parent.kind == SK.ExpressionStatement):  # fmt: skip
+                s, e = view.start(stmt), view.end(stmt)
+                value = view.src(stmt.right)
+                if s is None or e is None:
+                    continue
+                new = f"{prefix}set_starting_phase({value})"
+                out.append(Edit(s, e, new, view.line(s),
+                                f"{view.src(stmt)} -> {new} (UVM 2017 has no starting_phase variable)"))  # fmt: skip
+                continue
+            if stmt is not None and stmt.kind == SK.AssignmentExpression and stmt.left is expr:
+                continue  # an assignment used as a value: left alone (the compile names it)
+            s, e = view.start(expr), view.end(expr)
+            if s is None or e is None:
+                continue
+            new = f"{prefix}get_starting_phase()"
+            out.append(Edit(s, e, new, view.line(s),
+                            f"{view.src(expr)} -> {new} (UVM 2017 has no starting_phase variable)"))  # fmt: skip
+        return out + _in_macro_arguments(view)
+
+
+#: directives that are no macro usage (a `` `define X(a)``'s own parameter list is no argument list)
+_DIRECTIVES = frozenset({"`define", "`ifdef", "`ifndef", "`elsif", "`else", "`endif", "`include", "`timescale",
+                         "`undef", "`line", "`pragma", "`resetall", "`celldefine", "`endcelldefine",
+                         "`default_nettype", "`begin_keywords", "`end_keywords", "`__FILE__", "`__LINE__"})  # fmt: skip
+
+
+def _is_macro_usage(tok: Any) -> bool:
+    return tok.kind == TokenKind.Directive and tok.rawText not in _DIRECTIVES
+
+
+def _in_macro_arguments(view: FileView) -> list[Edit]:
+    """Reads in macro arguments (`` `uvm_info(ID, $sformatf("%s", starting_phase.get_name()), ...)``): file
+    text the tree only holds as macro output, so found with pyslang's lexer. An argument is an expression:
+    every ``starting_phase`` there is a read (``==``, never ``=``)."""
+    from pyslang import BumpAllocator, Diagnostics, SourceManager
+    from pyslang.parsing import Lexer
+
+    sm = SourceManager()
+    lexer = Lexer(sm.assignText(view.rel, view.text), BumpAllocator(), Diagnostics(), sm)
+    toks: list[Any] = []
+    while (tok := lexer.lex()).kind != TokenKind.EndOfFile:
+        toks.append(tok)
+    out: list[Edit] = []
+    depth = 0  # parentheses open since a macro usage's own "("
+    for k, tok in enumerate(toks):
+        if depth == 0:
+            if tok.kind == TokenKind.OpenParenthesis and k > 0 and _is_macro_usage(toks[k - 1]):
+                depth = 1
+            continue
+        if tok.kind == TokenKind.OpenParenthesis:
+            depth += 1
+        elif tok.kind == TokenKind.CloseParenthesis:
+            depth -= 1
+        elif tok.kind == TokenKind.Identifier and tok.valueText == _NAME:
+            before = toks[k - 1].kind if k else None
+            after = toks[k + 1].kind if k + 1 < len(toks) else None
+            if before == TokenKind.DoubleColon or after == TokenKind.Equals:
+                continue
+            s = tok.location.offset
+            e = s + len(tok.rawText.encode())
+            out.append(Edit(s, e, "get_starting_phase()", view.line(s),
+                            f"{_NAME} -> get_starting_phase() in a macro argument (UVM 2017 has no starting_phase "
+                            f"variable)"))  # fmt: skip
+    return out
