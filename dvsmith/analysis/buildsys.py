@@ -257,6 +257,8 @@ class BuildFacts:
     plusargs: list[str] = field(default_factory=list)  # run-time plusargs (not tool options)
     test_name: str | None = None  # a literal +UVM_TESTNAME=<name>
     test_plusargs: dict[str, list[str]] = field(default_factory=dict)  # test -> plusargs its own run lines give
+    sv_all: bool = False  # -sv / -sverilog: every source file is SystemVerilog
+    sv_exts: list[str] = field(default_factory=list)  # +systemverilogext+.sv: only these extensions are
 
 
 #: compilers that add to one library a later elaboration reads: a script's consecutive calls are one unit
@@ -272,6 +274,8 @@ def _merge(into: BuildFacts, acc: BuildFacts) -> None:
     into.plusargs += [p for p in acc.plusargs if p not in into.plusargs]
     into.sims |= acc.sims
     into.timescale = into.timescale or acc.timescale
+    into.sv_all = into.sv_all or acc.sv_all
+    into.sv_exts += [e for e in acc.sv_exts if e not in into.sv_exts]
 
 
 #: ``+word`` options of simulators that are no plusarg of the design
@@ -289,6 +293,7 @@ _TOOL_PLUS_EXACT = frozenset({"+vcd", "+r", "+rw", "+rwc", "+w", "+wc", "+c", "+
 _VALUE_OPTIONS = frozenset({
     "-access", "-input", "-covtest", "-covworkdir", "-covscope", "-l", "-log", "-xmlibdirname",
     "-sv_seed", "-svseed", "-seed", "-do", "-voptargs", "-debug_access", "-cm", "-cm_dir",
+    "-cflags", "-ldflags",  # C compiler flags (vcs/verilator -CFLAGS -DVCS): no +define+ of the design
 })  # fmt: skip
 
 
@@ -317,6 +322,15 @@ def per_test_plusargs(runs: list[tuple[str, list[str]]]) -> dict[str, list[str]]
     for test, plus in runs:
         seen[test] = list(plus) if test not in seen else [p for p in seen[test] if p in plus]
     return {t: p for t, p in seen.items() if p}
+
+
+def verilog_exts(acc: BuildFacts) -> list[str]:
+    """The extensions the flow compiles as Verilog-2001, not SystemVerilog: ``.v`` when its command names
+    the SystemVerilog ones (VCS ``+systemverilogext+.sv``) without ``-sverilog`` (a port named ``int`` is
+    legal there)."""
+    if acc.sv_all or not acc.sv_exts or ".v" in acc.sv_exts:
+        return []
+    return [".v"]
 
 
 class Scanner:
@@ -381,6 +395,10 @@ class Scanner:
                 self._define(nxt, acc)
             elif tok.startswith("-D") and len(tok) > 2:
                 self._define(tok[2:], acc)
+            elif low in ("-sv", "-sverilog", "-sysv", "--sv"):
+                acc.sv_all = True
+            elif low.startswith("+systemverilogext+"):
+                acc.sv_exts += [e if e.startswith(".") else "." + e for e in tok.split("+")[2:] if e]
             elif low.startswith("+uvm_testname="):
                 acc.test_select = tok
                 value = tok.split("=", 1)[1]

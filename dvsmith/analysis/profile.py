@@ -127,6 +127,7 @@ class Recipe(_Model):
     plusargs: list[str] = Field(default_factory=list)  # run-time plusargs common to every test
     test_plusargs: dict[str, list[str]] = Field(default_factory=dict)  # test -> its own extra plusargs
     test_defines: dict[str, dict[str, str | None]] = Field(default_factory=dict)  # test -> its own extra defines
+    verilog_exts: list[str] = Field(default_factory=list)  # extensions compiled as Verilog-2001 (".v"), not SV
 
 
 class UvmUse(_Model):

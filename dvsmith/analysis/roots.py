@@ -25,6 +25,7 @@ from dvsmith.analysis.buildsys import (
     per_test_plusargs,
     read_text,
     run_plusargs,
+    verilog_exts,
 )
 from dvsmith.analysis.profile import BuildInfo, Recipe
 
@@ -98,9 +99,11 @@ def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]
             common = {k: v for k, v in common.items() if k in a.defines and a.defines[k] == v}
         first_t, first_c, first = members[0]
         root = BuildFacts(
-            filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims)
+            filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims),
+            sv_all=first.sv_all, sv_exts=list(first.sv_exts),
         )
-        recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd)
+        recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd,
+                        verilog_exts=verilog_exts(first))
         base_targets = [t for t, _ in per_target if t in targets and test_of.get(t) is None and t not in regressions]
         runs: list[tuple[str, list[str]]] = []  # a regression target's run lines, each of one named test
         for target, accs in per_target:
@@ -260,6 +263,7 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
                     timescale=acc.timescale,
                     plusargs=list(acc.plusargs),
                     test_plusargs=dict(acc.test_plusargs),
+                    verilog_exts=verilog_exts(acc),
                 ),
             )
         )

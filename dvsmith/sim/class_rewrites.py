@@ -30,6 +30,13 @@ fixture of ours:
   wb_conmax and Part_5). The property's type becomes the typedef's own text (``virtual wb_master_if drv_if;``),
   which Verilator handles; the typedef stays for its other uses. A name typedef'd in the class itself is
   resolved there, else only when the unit typedefs it to one interface type.
+- ``duplicate_declaration``: a second declaration of a name in the same module, interface or class
+  (``wire mtx_clk, mrx_clk;`` ... ``wire mtx_clk;``; ``status_e status;`` ... ``rand status_e status;``, both
+  Practical-UVM): VCS warns ("Warning-[IPDW] ... Second declaration for identifier 'status' ignored") and
+  goes on, Verilator stops ("Duplicate declaration of signal") → the second declaration becomes a comment,
+  which is what VCS does with it (the first one, qualifiers and type included, is the one that counts).
+  Only a declaration all of whose names are declared before in that scope, none of them with an initial
+  value; port declarations do not count (``output q; reg q;`` is one declaration in two parts).
 - ``empty_queue_in_pattern``: an empty queue ``{}`` as a value in an assignment pattern
   (``'{default:'0, pkt: {}}``) is unsupported there → ``'{}``, which Verilator accepts with the same
   meaning (dropping the item instead would leave ``default:'0`` to a queue member: invalid C++).
@@ -406,4 +413,47 @@ class VifTypedefProperty(Rewrite):
                 out.append(Edit(s, e, target, view.line(s),
                                 f"{name} (typedef of {target}) as a property type -> {target} (with the typedef, "
                                 f"Verilator drops the sampling of the interface's clocking-block inputs)"))  # fmt: skip
+        return out
+
+
+# ---------------------------------------------------------------------------------- duplicate_declaration
+_DECL_KINDS = (SK.NetDeclaration, SK.DataDeclaration)
+
+
+class DuplicateDeclaration(Rewrite):
+    name = "duplicate_declaration"
+    summary = "a second declaration of a name in one module/class -> a comment (VCS ignores it with a warning)"
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "module" in text or "interface" in text or "class" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for scope in nodes(view.tree.root):
+            if scope.kind in (SK.ModuleDeclaration, SK.InterfaceDeclaration):
+                items = list(scope.members)
+            elif scope.kind == SK.ClassDeclaration:
+                items = list(scope.items)
+            else:
+                continue
+            first: dict[str, int] = {}  # name -> the line of its first declaration
+            for item in items:
+                decl = item.declaration if item.kind == SK.ClassPropertyDeclaration else item
+                if decl is None or decl.kind not in _DECL_KINDS:
+                    continue
+                declarators = elements(decl.declarators)
+                names = [d.name.valueText for d in declarators]
+                s, e = view.start(item), view.end(item)
+                if s is None or e is None:
+                    continue
+                if names and all(n in first for n in names) and all(d.initializer is None for d in declarators):
+                    gone = view.data[s:e].decode("utf-8")
+                    where = ", ".join(f"'{n}' (first at line {first[n]})" for n in names)
+                    comment = f"/* dvsmith: second declaration of {', '.join(names)} ignored, as VCS does */"
+                    out.append(Edit(s, e, comment + "\n" * gone.count("\n"), view.line(s),
+                                    f"{' '.join(gone.split())} -> removed: a second declaration of {where}; VCS "
+                                    f"ignores it with a warning, Verilator stops"))  # fmt: skip
+                    continue
+                for n in names:
+                    first.setdefault(n, view.line(s))
         return out

@@ -380,6 +380,9 @@ class VerilatorAdapter(SimulatorAdapter):
             value = defines[name]
             cmd.append(f"+define+{name}" if value is None else f"+define+{name}={value}")
         cmd += [f"+incdir+{d}" for d in incdirs]
+        if recipe is not None:  # what the flow compiles as Verilog-2001 (`int` is a name there, not a type)
+            exts = [x for x in recipe.verilog_exts if any(f.suffix == x for f in unit_files)]
+            cmd += [f"+1364-2001ext+{x.lstrip('.')}" for x in exts]
         if recipe is not None and recipe.timescale:
             cmd += ["--timescale", recipe.timescale.replace(" ", "")]
         if req.coverage:
