@@ -986,3 +986,21 @@ def test_starting_phase_becomes_the_2017_accessors() -> None:
     ctx = gather_context(files)
     assert ctx.declares_starting_phase
     assert rewrite_text(files["x.sv"], "x.sv", ctx, enabled_rewrites()) == (files["x.sv"], [])
+
+
+def test_an_include_found_only_in_another_benchs_folder_is_named_a_guess(tmp_path: Path) -> None:
+    """Practical-UVM's spi_ctrl: its Makefile's include folders no longer hold the sequence library it
+    includes; the only copies are other benches'. The build still tries the guess, and the profile says so."""
+    for bench, inc in (("eth", "+incdir+lib"), ("spi", "")):
+        (tmp_path / bench / "lib").mkdir(parents=True)
+        (tmp_path / bench / "top.sv").write_text(f'`include "seq_lib.svh"\nmodule {bench}_top; endmodule\n')
+        (tmp_path / bench / "Makefile").write_text(f"comp:\n\tvcs -sverilog {inc} top.sv\n")
+    (tmp_path / "eth" / "lib" / "seq_lib.svh").write_text("// eth's version\n")
+    (tmp_path / "spi" / "lib" / "other.svh").write_text("// spi's folder has no seq_lib.svh\n")
+    profile, _ = analyze_repo(tmp_path, require_tests=False)
+    guesses = [d for d in profile.diagnostics if "a guess" in d.message]
+    assert [(d.file, d.message) for d in guesses] == [
+        ("spi/top.sv", "unit spi: include seq_lib.svh is in none of its include folders; compiled from "
+                       "eth/lib/seq_lib.svh, another testbench's include folder (a guess)")]  # fmt: skip
+    spi = next(u for u in profile.compile_units if u.name == "spi")
+    assert "eth/lib" in spi.include_dirs_last  # still tried: a guess may be right (a timescale.v)

@@ -221,7 +221,7 @@ class Assembler:
             top_modules=self._tops(closure, root.tops),
             files=sorted(closure_set | set(root.filelists)),
             recipe=root.recipe,
-            include_dirs_last=self._incdirs_of(closure),
+            include_dirs_last=self._incdirs_of(closure, root.name, list(root.incdirs)),
         )
 
     def _units_from_tops(self) -> list[CompileUnit]:
@@ -266,13 +266,29 @@ class Assembler:
                 )
         return units
 
-    def _incdirs_of(self, files: list[str]) -> list[str]:
+    def _incdirs_of(self, files: list[str], unit: str = "", own_incdirs: list[str] | None = None) -> list[str]:
+        """The folders of the files the unit includes (searched last). An include found only in another
+        testbench's ``+incdir+`` folder (neither this unit's nor the including file's, nor above it) is a
+        guess: it stays (a ``timescale.v`` is one like another), and a diagnostic names it, for the guessed
+        file may be another bench's version (Practical-UVM's spi_ctrl compiled ethernet's sequence library:
+        its Makefile's include folders no longer hold one)."""
         dirs: list[str] = []
+        in_unit = set(files)
         for f in files:
-            if f in self.included_by:
-                d = posixpath.dirname(f) or "."
-                if d not in dirs:
-                    dirs.append(d)
+            if f not in self.included_by:
+                continue
+            d = posixpath.dirname(f) or "."
+            if own_incdirs is not None and d in self._incdir_set and d not in own_incdirs:
+                includers = sorted(g for g in self.included_by[f] if g in in_unit)
+                homes = {posixpath.dirname(g) or "." for g in includers}
+                if includers and not any(d == h or d.startswith(h + "/") or h == "." for h in homes):
+                    self.diagnostics.append(Diagnostic(
+                        file=includers[0],
+                        message=f"unit {unit}: include {posixpath.basename(f)} is in none of its include folders; "
+                                f"compiled from {f}, another testbench's include folder (a guess)",
+                    ))  # fmt: skip
+            if d not in dirs:
+                dirs.append(d)
         return dirs
 
     def _dependency_closure(self, start: str) -> list[str]:
