@@ -90,3 +90,29 @@ def test_files_left_out_count_as_empty(tmp_path: Path) -> None:
     assert out["tb/test/t.svh"] == mine
     assert out["tb/seq/s.svh"].read_bytes() == b""  # left out and not in the gym: empty
     assert "tb/seq/kept.svh" not in out  # the gym's own version stays
+
+
+def test_eval_rewrites_the_candidates_files_only(tmp_path: Path) -> None:
+    """`dvsmith eval` makes the build's Verilator rewrites on a candidate's files (UVM 1.2's starting_phase
+    here) and writes nothing else, even a gym file the same rewrite would change."""
+    from dvsmith.analysis.profile import CompileUnit
+    from dvsmith.gym.models import RewriteSettings
+    from dvsmith.gym.simprep import rewrite_solution
+
+    gym = tmp_path / "gym"
+    (gym / "tb").mkdir(parents=True)
+    other = "class other_seq extends uvm_sequence; task body(); if (starting_phase == null) return; endtask endclass\n"
+    mine = ("class my_test extends uvm_test; task run_phase(uvm_phase phase); my_seq seq = new;\n"
+            "    seq.starting_phase = phase; endtask endclass\n")  # fmt: skip
+    (gym / "tb" / "other_seq.sv").write_text(other)
+    (gym / "tb" / "my_test.sv").write_text(mine)
+    unit = CompileUnit(name="u", sources=["tb/other_seq.sv", "tb/my_test.sv"],
+                       files=["tb/other_seq.sv", "tb/my_test.sv"])  # fmt: skip
+    records = rewrite_solution(gym, unit, RewriteSettings(), {"tb/my_test.sv"})
+    assert [(r.file, r.line, r.name) for r in records] == [("tb/my_test.sv", 2, "starting_phase_accessors")]
+    assert "seq.set_starting_phase(phase);" in (gym / "tb" / "my_test.sv").read_text()
+    assert (gym / "tb" / "other_seq.sv").read_text() == other  # not the candidate's: never written
+    (gym / "tb" / "my_test.sv").write_text(mine)
+    assert rewrite_solution(gym, unit, RewriteSettings(enabled=False), {"tb/my_test.sv"}) == []
+    assert rewrite_solution(gym, unit, RewriteSettings(disabled=["starting_phase_accessors"]), {"tb/my_test.sv"}) == []
+    assert (gym / "tb" / "my_test.sv").read_text() == mine

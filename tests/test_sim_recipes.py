@@ -6,7 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+
+from dvsmith.gym.writer import tree_digest
+from tests.simkit import cli
 
 pytestmark = pytest.mark.sim
 
@@ -55,10 +59,11 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
                                                   "randomize_with_parens", "oversized_literal",
                                                   "constraint_handle_copy", "vif_typedef_property",
                                                   "starting_phase_accessors"}  # fmt: skip
-    seqs = (b.out / "gym" / "tb" / "seq" / "alu_seqs.sv").read_text()  # a read, one in a macro argument
-    assert "if (get_starting_phase() == null)" in seqs and "get_starting_phase().get_name()" in seqs
-    sub = next(t for t in r["tasks"] if t["test_name"] == "sub_count_test")
-    assert any(x["name"] == "starting_phase_accessors" for x in b.task(sub["id"])["rewrites"])
+    # sub_seq and sub_count_test are hidden (the task's reference): their starting_phase is rewritten on the
+    # original (build.json rewrites) and, at eval, on the candidate's files (test below), never in gym/
+    phase = {(x["file"], x["line"]) for x in r["rewrites"] if x["name"] == "starting_phase_accessors"}
+    assert phase == {("tb/seq/alu_seqs.sv", 24), ("tb/seq/alu_seqs.sv", 25), ("tb/tests/sub_count_test.sv", 17)}
+    assert r["rewrite_settings"] == {"enabled": True, "disabled": []}
     sb = (b.out / "gym" / "tb" / "env" / "alu_scoreboard.sv").read_text()
     assert "static local bit [7:0] m_alu_log [int unsigned];" in sb and "`uvm_object_utils(alu_log)" in sb
     assert "ok = q.randomize() with { k > 6; };" in sb and "if (8'ha5 !== 8'ha5)" in sb
@@ -71,6 +76,30 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
     by_name = {t["test_name"]: t for t in r["tasks"]}
     task = b.task(by_name["sub_count_test"]["id"])
     assert task["plusargs"] == ["+SUB_COUNT=5"]
+
+
+def test_make_subdir_references_are_graded_through_the_builds_rewrites(get: Any, sim_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """A solution written like the original (UVM 1.2's ``seq.starting_phase = phase``) compiles at eval as
+    the reference did: `dvsmith eval` makes the build's rewrites on the candidate's files (one compile for
+    both valid references, --combine), never on OUT."""
+    b = get("f_make_subdir")
+    before = (tree_digest(b.out / "gym"), tree_digest(b.out / "oracle"))
+    ids = [t["id"] for t in b.report["tasks"] if t["valid"]]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(
+        orjson.dumps({"task": tid, "solution": [str(b.out / "oracle" / tid)]}).decode() + "\n" for tid in ids
+    ))  # fmt: skip
+    proc = cli(sim_env, "eval", str(b.out), "--batch", str(batch), "--combine", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = {r["test_name"]: r for r in orjson.loads(proc.stdout)}
+    assert sorted(results) == ["add_test", "sub_count_test"]
+    for r in results.values():
+        assert r["passed"] and r["score"] == 1.0 and r["uvm_errors"] == 0, r
+    sub = {(x["file"], x["name"]) for x in results["sub_count_test"]["rewrites"]}
+    assert {("tb/seq/alu_seqs.sv", "starting_phase_accessors"),
+            ("tb/tests/sub_count_test.sv", "starting_phase_accessors")} <= sub  # fmt: skip
+    assert (tree_digest(b.out / "gym"), tree_digest(b.out / "oracle")) == before
 
 
 def test_avip_dual_top_builds_all_valid_thanks_to_rewrites(get: Any) -> None:

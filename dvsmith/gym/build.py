@@ -29,7 +29,7 @@ from dvsmith.gym.clean_models import CleanResult, TaskCleaning
 from dvsmith.gym.models import BuildReport, Task, TaskStatus
 from dvsmith.gym.outdir import check_out, clean_stale_temps, make_temp_dir, swap_into_place
 from dvsmith.gym.plan import TaskPlan, plan_tasks
-from dvsmith.gym.simprep import prepare_original, rewrite_gym, uvm_compat_notes
+from dvsmith.gym.simprep import prepare_original, rewrite_gym, rewrite_settings, uvm_compat_notes
 from dvsmith.gym.spec import TaskSpec
 from dvsmith.gym.static_check import static_check
 from dvsmith.gym.taskfacts import apply_facts, extract_specs, facts_lines, leave_out_trivial
@@ -317,6 +317,7 @@ async def _build_into(
         compile_units=list(profile.compile_units),
         uvm_flavours={u.name: u.uvm_flavour for u in profile.compile_units},
         uvm_compat=uvm_compat_notes(profile),
+        rewrite_settings=rewrite_settings(profile),
     )
 
     if opts.sim != "none":

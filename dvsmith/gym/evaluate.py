@@ -31,6 +31,7 @@ from dvsmith.gym.gymfiles import load_build, load_task
 from dvsmith.gym.health import apply_probe
 from dvsmith.gym.models import BuildReport, Task
 from dvsmith.gym.restore import CombineConflict, merge_versions, restore_combined, restore_for_eval
+from dvsmith.gym.simprep import rewrite_solution
 from dvsmith.gym.solution import MappedSolution, map_solution
 from dvsmith.gym.validate import gym_unit
 from dvsmith.gym.writer import MANIFEST, tree_digest
@@ -91,6 +92,8 @@ class EvalResult(BaseModel):
     wall_s: float = 0.0
     work_dir: str | None = None
     combined_with: list[str] = Field(default_factory=list)  # --combine: tasks compiled into the same binary
+    # Verilator rewrites made on the solution's files before compiling, as the build made them on the gym
+    rewrites: list[dict[str, object]] = Field(default_factory=list)  # {name, file, line, what}
 
 
 def read_batch(path: Path) -> list[EvalJob]:
@@ -307,6 +310,15 @@ class _Evaluator:
         await asyncio.to_thread(shutil.copytree, self.out_dir / "gym", work / "gym", symlinks=True)
         return work
 
+    async def _rewrite(self, work: Path, unit: CompileUnit, files: set[str]) -> list[dict[str, object]]:
+        """The build's Verilator rewrites on the solution's files (in the scratch gym), as made."""
+        settings = self.report.rewrite_settings
+        if settings is None or not files:  # a gym built before build.json recorded them: left as they are
+            return []
+        records = await asyncio.to_thread(rewrite_solution, work / "gym", gym_unit(unit, work / "gym"), settings,
+                                          files)  # fmt: skip
+        return [r.model_dump(mode="json") for r in records]
+
     async def _compile(self, work: Path, unit: CompileUnit) -> CompileResult:
         return await self.adapter.compile(
             CompileRequest(repo_root=work / "gym", unit=gym_unit(unit, work / "gym"), work_dir=work / "compile")
@@ -318,7 +330,9 @@ class _Evaluator:
         unit = self._unit(task)
         work = await self._scratch(task.id)
         result.work_dir = str(work)
-        restore_for_eval(work / "gym", task, _with_empty_files(task, mapped.files, work))
+        files = _with_empty_files(task, mapped.files, work)
+        restore_for_eval(work / "gym", task, files)
+        result.rewrites = await self._rewrite(work, unit, set(files))
         comp = await self._compile(work, unit)
         await self._grade(task, comp, work, result)
         with contextlib.suppress(OSError):
@@ -354,9 +368,11 @@ class _Evaluator:
             merged_files[rel].parent.mkdir(parents=True, exist_ok=True)
             merged_files[rel].write_bytes(merged)
         comp: CompileResult | None = None
+        rewrites: list[dict[str, object]] = []
         if ok:
             try:
                 restore_combined(work / "gym", tasks, merged_files, set(unit.files) | set(unit.sources))
+                rewrites = await self._rewrite(work, unit, set(merged_files))
                 comp = await self._compile(work, unit)
             except CombineConflict:
                 comp = None
@@ -368,8 +384,10 @@ class _Evaluator:
             return
 
         async def grade(task: Task, i: int) -> None:
+            mine = set(task.files_to_write)
             result = EvalResult(task=task.id, test_name=task.test_name, seed=self.seed, work_dir=str(work),
-                                combined_with=sorted(t.id for t in tasks if t.id != task.id))  # fmt: skip
+                                combined_with=sorted(t.id for t in tasks if t.id != task.id),
+                                rewrites=[r for r in rewrites if r["file"] in mine])  # fmt: skip
             await self._grade(task, comp, work / task.id, result)
             result.wall_s = round(time.perf_counter() - started, 3)
             results[i] = result

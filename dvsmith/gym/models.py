@@ -141,6 +141,14 @@ class SimSummary(_Model):
     covergroups: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class RewriteSettings(_Model):
+    """Which Verilator rewrites a build applies (the profile's ``dvsmith.toml`` choice), kept in build.json
+    so that `dvsmith eval` rewrites a candidate's files as the build rewrote the gym and the original."""
+
+    enabled: bool = True
+    disabled: list[str] = Field(default_factory=list)
+
+
 class BuildReport(_Model):
     schema_version: int = 1
     dvsmith_version: str
@@ -164,6 +172,8 @@ class BuildReport(_Model):
     uvm_flavours: dict[str, str] = Field(default_factory=dict)  # unit -> "1.1" | "1.2" | "2017"
     uvm_compat: list[str] = Field(default_factory=list)  # what the build adds for UVM 1.x units, one line each
     rewrites: list[dict[str, Any]] = Field(default_factory=list)  # {name, file, line, what}, on the original
+    # how candidates' files are rewritten at eval (None: a build older than that, candidates left as they are)
+    rewrite_settings: RewriteSettings | None = None
     skipped_trivial: list[dict[str, str]] = Field(default_factory=list)  # {test, reason}: left out (--keep-trivial)
     ok: bool = True
 

@@ -183,7 +183,7 @@ def _judged_section(task: Task) -> list[str]:
         lines += ["", "Verilator compatibility rewrites: `gym/` differs from the original repository where Verilator "
                   "needs it (the reference was run the same way):", ""]  # fmt: skip
         lines += [f"- `{x['file']}:{x['line']}` ({x['name']}): {x['what']}" for x in task.rewrites]
-        lines.append("")
+        lines += ["", "The grader makes the same rewrites on your files before compiling them.", ""]
     lines.append(
         f"- the task passes at score ≥ {acc.pass_score:.2f}; editing any file outside the list above scores 0."
     )

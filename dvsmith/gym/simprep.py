@@ -14,8 +14,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from dvsmith import paths
-from dvsmith.analysis.profile import Profile
+from dvsmith.analysis.profile import CompileUnit, Profile
 from dvsmith.analysis.uvm_flavour import needs_compat
+from dvsmith.gym.models import RewriteSettings
 from dvsmith.sim.rewrites import RewriteRecord, apply_in_place, copy_tree, rewrite_files
 
 
@@ -25,33 +26,61 @@ class SimSources(BaseModel):
     gym_rewrites: list[RewriteRecord] = Field(default_factory=list)
 
 
-def _file_groups(profile: Profile) -> tuple[list[str], list[str]]:
+def rewrite_settings(profile: Profile) -> RewriteSettings:
+    return RewriteSettings(enabled=profile.rewrites_enabled, disabled=list(profile.rewrites_disabled))
+
+
+def _needs_compat(unit: CompileUnit) -> bool:
+    return unit.uvm_flavour != "2017" and needs_compat(unit.uvm_uses)
+
+
+def _file_groups(units: list[CompileUnit]) -> tuple[list[str], list[str]]:
     """(files of units needing the UVM compatibility import, every other unit file)."""
     compat: set[str] = set()
     plain: set[str] = set()
-    for u in profile.compile_units:
+    for u in units:
         files = set(u.files) | set(u.sources)
-        if u.uvm_flavour != "2017" and needs_compat(u.uvm_uses):
+        if _needs_compat(u):
             compat |= files
         else:
             plain |= files
     return sorted(compat), sorted(plain - compat)
 
 
-def rewrite_tree(root: Path, profile: Profile) -> tuple[dict[str, bytes], list[RewriteRecord]]:
-    """The rewrites of ``root`` (the original or the gym) for this profile, not yet written."""
-    if not profile.rewrites_enabled:
+def rewrite_units(
+    root: Path, units: list[CompileUnit], settings: RewriteSettings
+) -> tuple[dict[str, bytes], list[RewriteRecord]]:
+    """The rewrites of the units' files under ``root`` (the original or the gym), not yet written."""
+    if not settings.enabled:
         return {}, []
-    compat, plain = _file_groups(profile)
+    compat, plain = _file_groups(units)
     present = [f for f in plain if (root / f).is_file()]
-    changed, records = rewrite_files(root, present, disabled=profile.rewrites_disabled)
+    changed, records = rewrite_files(root, present, disabled=settings.disabled)
     if compat:
         ch2, rec2 = rewrite_files(
-            root, [f for f in compat if (root / f).is_file()], disabled=profile.rewrites_disabled, uvm_compat=True
+            root, [f for f in compat if (root / f).is_file()], disabled=settings.disabled, uvm_compat=True
         )
         changed.update(ch2)
         records += rec2
     return changed, sorted(records, key=lambda r: (r.file, r.line, r.name))
+
+
+def rewrite_tree(root: Path, profile: Profile) -> tuple[dict[str, bytes], list[RewriteRecord]]:
+    """The rewrites of ``root`` (the original or the gym) for this profile, not yet written."""
+    return rewrite_units(root, list(profile.compile_units), rewrite_settings(profile))
+
+
+def rewrite_solution(
+    gym_root: Path, unit: CompileUnit, settings: RewriteSettings, files: set[str]
+) -> list[RewriteRecord]:
+    """Rewrite a candidate's ``files`` (already in place in a scratch copy of the gym) as the build
+    rewrote the gym: a solution written in the style of the original repository (UVM 1.2's
+    ``starting_phase``, a second declaration, ...) compiles as the reference did. The rest of the unit is
+    read for context (already rewritten) but not written; nothing of the candidate runs."""
+    unit = unit.model_copy(update={"files": sorted(set(unit.files) | files)})
+    changed, records = rewrite_units(gym_root, [unit], settings)
+    apply_in_place(gym_root, {rel: data for rel, data in changed.items() if rel in files})
+    return [r for r in records if r.file in files]
 
 
 def rewrite_gym(gym_dir: Path, profile: Profile) -> list[RewriteRecord]:
