@@ -46,6 +46,22 @@ def test_table_lowers_deterministically_and_keeps_lines() -> None:
     assert _errors(package_source(uvm=True)) == [] and _errors(package_source(uvm=False)) == []
 
 
+def test_a_big_covergroup_is_spread_over_its_own_lines() -> None:
+    """A RAL-sized covergroup (150 coverpoints over 300 lines) lowers to as many lines, none huge: on one
+    line its code passed Verilator's 40000-tokens-a-line preprocessor limit (Practical-UVM's cg_addr)."""
+    names = [f"r{i}" for i in range(150)]
+    body = "".join(f"  coverpoint {n} {{\n    bins hit = {{1}}; }}\n" for n in names)
+    tail = "  endgroup\n  function new(); cg_addr = new(); endfunction\n  bit after;\nendclass\n"
+    src = ("class blk;\n" + "".join(f"  bit {n};\n" for n in names) + "  covergroup cg_addr;\n" + body + tail).encode()
+    low, specs, _ = lower_text(src, "blk.sv")
+    assert low.unsupported == [] and [s.type_name for s in specs] == ["blk::cg_addr"]
+    out = apply_edits(src, low.edits).decode()
+    assert out.count("\n") == src.decode().count("\n") and _errors(out) == []
+    assert out.splitlines().index("  bit after;") == src.decode().splitlines().index("  bit after;")
+    lowered = [line for line in out.splitlines()[151:453] if line.strip()]
+    assert len(lowered) > 100 and max(map(len, lowered)) < 2000, max(map(len, lowered))
+
+
 def test_class_construction_gets_this() -> None:
     src = b"""class c;
   int x;

@@ -1,8 +1,8 @@
 """Lower every covergroup of a file (``lower_text``) or of a tree copy (``lower_tree``) into code
 Verilator runs, as byte-range edits on the original text (deterministic: same input, same edits).
 
-The replacement text keeps the line count of what it replaces (it is joined onto the covergroup's
-first line and padded with newlines), so every other line keeps its number in logs and coverage, and
+The replacement text keeps the line count of what it replaces (its lines spread over the covergroup's
+lines, padded with newlines), so every other line keeps its number in logs and coverage, and
 it is wrapped in ``/*verilator coverage_off*/`` so the generated code adds no code-coverage points.
 """
 
@@ -33,9 +33,16 @@ _RESERVED = (b"dvsmith_fcov", b"dvsmith_cg_", b"dvsmith_build_", b"dvsmith_sampl
 _MODULE_KINDS = (SK.ModuleDeclaration, SK.InterfaceDeclaration, SK.ProgramDeclaration)
 
 
-def _one_line(text: str, newlines: int) -> str:
-    body = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return f"/*verilator coverage_off*/ {body} /*verilator coverage_on*/" + "\n" * newlines
+def _spread(text: str, newlines: int) -> str:
+    """The generated code laid over the lines of the covergroup it replaces: the same line count (every
+    later line keeps its number), the generated lines spread evenly over them. On one line, a big
+    covergroup's code exceeds Verilator's preprocessor limit ("Too many preprocessor tokens on a line",
+    40000: Practical-UVM's 150-coverpoint RAL ``cg_addr`` made a 152 kB line)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    per = max(1, -(-len(lines) // (newlines + 1)))  # ceil: at most newlines + 1 rows
+    rows = [" ".join(lines[i : i + per]) for i in range(0, len(lines), per)]
+    body = "\n".join(rows)
+    return f"/*verilator coverage_off*/ {body} /*verilator coverage_on*/" + "\n" * (newlines - len(rows) + 1)
 
 
 class _FileLowerer:
@@ -138,7 +145,7 @@ class _FileLowerer:
                 return
         text = emit(spec, outer=scope if kind == "class" else None, instances=instances)
         newlines = self.src.data[start:end].count(b"\n")
-        self.edit(start, end, _one_line(text, newlines))
+        self.edit(start, end, _spread(text, newlines))
         self.specs.append(spec)
         self.out.lowered.append(spec.type_name)
 
