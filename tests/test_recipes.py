@@ -208,6 +208,9 @@ def test_uvm_flavour_from_tokens_not_comments() -> None:
     own = "uvm_factory factory = uvm_factory::get();\nx = cfg.factory;\nfactory.print();\n"
     assert [(u.api, u.line) for u in scan_text(own, "g.sv")] == [("factory", 3)]
     assert scan_text("uvm_factory factory = uvm_factory::get();\n", "h.sv") == []
+    # UVM 1.1's arbitration mode names (the compatibility package defines them); 1.2's UVM_SEQ_ARB_* are 2017's
+    arb = scan_text("set_arbitration(SEQ_ARB_STRICT_FIFO);\nset_arbitration(UVM_SEQ_ARB_FIFO);\n", "q.sv")
+    assert [(u.api, u.line) for u in arb] == [("SEQ_ARB_STRICT_FIFO", 1)] and needs_compat(arb)
 
 
 def test_warm_ingest_takes_uvm_uses_from_the_parse_cache(tmp_path: Path) -> None:

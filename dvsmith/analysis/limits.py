@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-FACTS_VERSION = "6"  # bump when the facts a file yields change shape or meaning
+FACTS_VERSION = "7"  # bump when the facts a file yields change shape or meaning
 MAX_FILE_BYTES = 5 * 1024 * 1024  # larger files are skipped (a diagnostic says so), never parsed

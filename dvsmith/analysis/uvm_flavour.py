@@ -52,6 +52,9 @@ CONSTRUCTS: dict[str, tuple[str, bool, bool]] = {
     "`uvm_update_sequence_lib_and_item": ("1.1", True, False),
     "global_stop_request": ("1.1", True, False),
     "stop_request": ("1.1", True, False),
+    # UVM 1.1's uvm_sequencer_arb_mode names (1.2 and 2017: UVM_SEQ_ARB_*); constants in the compatibility package
+    **{f"SEQ_ARB_{m}": ("1.1", True, True)
+       for m in ("FIFO", "WEIGHTED", "RANDOM", "STRICT_FIFO", "STRICT_RANDOM", "USER")},
 }
 COMPAT_PACKAGE = "dvsmith_uvm_compat_pkg"
 COMPAT_FILE = Path(__file__).resolve().parent.parent / "sim" / "data" / "dvsmith_uvm_compat_pkg.sv"

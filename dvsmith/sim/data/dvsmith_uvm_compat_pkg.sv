@@ -2,9 +2,10 @@
 // +define+UVM_ENABLE_DEPRECATED_API. It supplies what 2017 dropped altogether and a 1.2 testbench
 // still uses: the global `uvm_test_done` objection (2017 keeps the class uvm_test_done_objection, and
 // with the deprecated API the run phase's objection is uvm_test_done_objection::get(), exactly as in
-// 1.2), set_global_timeout/set_global_stop_timeout, and UVM 1.1's global `factory` (1.2 and 2017 have
-// only uvm_factory::get(); a proxy forwards to it). dvsmith compiles this file right after
-// uvm_pkg.sv and adds `import dvsmith_uvm_compat_pkg::*;` after the testbench's `import uvm_pkg::*;`.
+// 1.2), set_global_timeout/set_global_stop_timeout, UVM 1.1's global `factory` (1.2 and 2017 have
+// only uvm_factory::get(); a proxy forwards to it) and 1.1's SEQ_ARB_* arbitration mode names. dvsmith
+// compiles this file right after uvm_pkg.sv and adds `import dvsmith_uvm_compat_pkg::*;` after the
+// testbench's `import uvm_pkg::*;`.
 package dvsmith_uvm_compat_pkg;
   import uvm_pkg::*;
 
@@ -131,6 +132,14 @@ package dvsmith_uvm_compat_pkg;
   endclass
 
   dvsmith_factory_proxy factory = new();
+
+  // UVM 1.1's names of the sequencer arbitration modes (1.2 and 2017 spell them UVM_SEQ_ARB_*)
+  parameter uvm_sequencer_arb_mode SEQ_ARB_FIFO = UVM_SEQ_ARB_FIFO;
+  parameter uvm_sequencer_arb_mode SEQ_ARB_WEIGHTED = UVM_SEQ_ARB_WEIGHTED;
+  parameter uvm_sequencer_arb_mode SEQ_ARB_RANDOM = UVM_SEQ_ARB_RANDOM;
+  parameter uvm_sequencer_arb_mode SEQ_ARB_STRICT_FIFO = UVM_SEQ_ARB_STRICT_FIFO;
+  parameter uvm_sequencer_arb_mode SEQ_ARB_STRICT_RANDOM = UVM_SEQ_ARB_STRICT_RANDOM;
+  parameter uvm_sequencer_arb_mode SEQ_ARB_USER = UVM_SEQ_ARB_USER;
 
   function automatic void set_global_timeout(time timeout, bit overridable = 1);
     uvm_root top = uvm_root::get();
