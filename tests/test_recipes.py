@@ -16,7 +16,7 @@ from dvsmith.analysis.simconfig import load_sim_config
 from dvsmith.analysis.uvm_flavour import flavour_of, needs_compat, scan_text
 from dvsmith.errors import UserInputError
 from dvsmith.sim.diagnose import diagnose, find_include_folder
-from dvsmith.sim.rewrites import REGISTRY, RewriteContext, enabled_rewrites, gather_context, rewrite_text
+from dvsmith.sim.rewrites import RewriteContext, enabled_rewrites, gather_context, registered_rewrites, rewrite_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 needs_make = pytest.mark.skipif(makedry.make_program() is None, reason="make not installed")
@@ -343,8 +343,8 @@ def _rewrite(text: str, **ctx_kw: bool) -> tuple[str, list]:
 
 def test_registry_holds_named_rewrites() -> None:
     assert {"defparam_array", "interface_task_automatic", "empty_trailing_item", "remove_sim_system_tasks",
-            "bind_upward_ports", "uvm_compat_import"} <= set(REGISTRY)  # fmt: skip
-    assert all(cls.summary for cls in REGISTRY.values())
+            "bind_upward_ports", "uvm_compat_import"} <= set(registered_rewrites())  # fmt: skip
+    assert all(cls.summary for cls in registered_rewrites().values())
 
 
 def test_defparam_on_arrays_becomes_parameter_overrides() -> None:
