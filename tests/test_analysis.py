@@ -681,3 +681,29 @@ def test_an_include_of_another_extension_is_parsed_and_followed(tmp_path: Path) 
     _, warm = analyze_repo(repo, name="incl")
     assert warm.files_parsed == 0
     assert ing.changed_files(profile) == []
+
+
+def test_an_include_two_folders_hold_is_taken_in_the_units_incdir_order(tmp_path: Path) -> None:
+    """Two +incdir+ folders hold seq_lib.sv; the unit lists common/ first, and the including file's folder
+    (include/) holds neither: the compiler takes common/'s (Practical-UVM's wb_dma bench, where VCS's log
+    shows common/'s sequence library parsed), though bench/src/ is nearer the including file."""
+    seq = "class {0}_seq extends uvm_sequence;\n  `uvm_object_utils({0}_seq)\nendclass\n"
+    repo = write(
+        tmp_path / "r",
+        {
+            "sim/files.f": "+incdir+../common\n+incdir+../bench/src\n+incdir+../bench/include\n../bench/top.sv\n",
+            "bench/top.sv": (
+                "package p;\n  import uvm_pkg::*;\n  `include \"uvm_macros.svh\"\n  `include \"all_src.incl\"\n"
+                "  class t extends uvm_test;\n    `uvm_component_utils(t)\n  endclass\n"
+                "endpackage\nmodule top; import uvm_pkg::*; import p::*; initial run_test(); endmodule\n"
+            ),
+            "bench/include/all_src.incl": '`include "seq_lib.sv"\n',
+            "common/seq_lib.sv": seq.format("common"),
+            "bench/src/seq_lib.sv": seq.format("src"),
+        },
+    )
+    profile, _ = analyze_repo(repo, name="order")
+    (unit,) = profile.compile_units
+    assert "common/seq_lib.sv" in unit.files and "bench/src/seq_lib.sv" not in unit.files
+    lib = next(f for f in profile.files if f.path == "bench/include/all_src.incl")
+    assert lib.includes == ["common/seq_lib.sv"]

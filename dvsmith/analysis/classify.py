@@ -81,6 +81,11 @@ class Klass:
         return set(self.facts["methods"]) | {e["method"] for e in self.externs}
 
 
+def _under_incdir(hit: str, incdir: str, path: str) -> bool:
+    """``hit`` is what ``include "path"`` finds in folder ``incdir``."""
+    return hit == (posixpath.normpath(posixpath.join(incdir, path)) if incdir != "." else posixpath.normpath(path))
+
+
 def _nearest(cands: list[Any], file: str, key: Any = lambda c: c.file) -> Any:
     def score(c: Any) -> tuple[int, int, str]:
         other = key(c)
@@ -114,14 +119,15 @@ class Assembler:
         incdirs = self.scan.incdirs
         self._incdir_set = set(incdirs)
         self._by_base: dict[str, list[str]] = {}
+        self._ambiguous: dict[str, list[tuple[dict[str, Any], list[str]]]] = {}  # file -> (include, hits)
         for f in sorted(self.sv_files):
             self._by_base.setdefault(posixpath.basename(f), []).append(f)
         for f in sorted(self.facts):
-            out: list[str] = []
             here = posixpath.dirname(f) or "."
             for inc in self.facts[f]["includes"]:
                 path = inc["path"]
-                found = self.resolve_include(path, here, incdirs)
+                hits = self._include_hits(path, here, incdirs)
+                found = self.resolve_include(path, here, incdirs, hits)
                 if found is None:
                     if not is_uvm_library_path(path) and not posixpath.basename(path).startswith("uvm_"):
                         self.diagnostics.append(
@@ -129,14 +135,25 @@ class Assembler:
                         )
                     continue
                 inc["resolved"] = found
-                out.append(found)
+                if len(hits) > 1:
+                    self._ambiguous.setdefault(f, []).append((inc, hits))
+        self._link_includes()
+
+    def _link_includes(self) -> None:
+        self.includes_of = {}
+        self.included_by = {}
+        for f in sorted(self.facts):
+            out = [inc["resolved"] for inc in self.facts[f]["includes"] if "resolved" in inc]
+            for found in out:
                 self.included_by.setdefault(found, set()).add(f)
             self.includes_of[f] = out
 
-    def resolve_include(self, path: str, here: str, incdirs: list[str]) -> str | None:
+    def _include_hits(self, path: str, here: str, incdirs: list[str]) -> list[str]:
+        """The files ``path`` may name from a file in ``here`` through one of ``incdirs`` (empty when the
+        including file's own folder holds it: that one is taken first)."""
         cand = posixpath.normpath(posixpath.join(here, path)) if here != "." else posixpath.normpath(path)
         if cand in self.sv_files:
-            return cand
+            return []
         norm = posixpath.normpath(path)
         hits: list[str] = []
         if norm.startswith("../") or os.path.isabs(norm):
@@ -152,10 +169,42 @@ class Assembler:
                         hits.append(f)
                 elif f.endswith("/" + norm) and f[: -len(norm) - 1] in self._incdir_set:
                     hits.append(f)
+        return hits
+
+    def resolve_include(self, path: str, here: str, incdirs: list[str], hits: list[str] | None = None) -> str | None:
+        cand = posixpath.normpath(posixpath.join(here, path)) if here != "." else posixpath.normpath(path)
+        if cand in self.sv_files:
+            return cand
+        hits = self._include_hits(path, here, incdirs) if hits is None else hits
         if hits:
             return _nearest(hits, here + "/x", key=lambda c: c)
         found = self.index.resolve(path, [here])
         return found if found in self.sv_files else None
+
+    def _settle_ambiguous_includes(self) -> None:
+        """An include that several folders of the repo's ``+incdir+`` union can answer was taken from the
+        folder nearest the including file; the unit that compiles it searches its own ``+incdir+`` folders
+        in order, as its simulator does. When the units compiling a file agree on a different file, theirs
+        wins (Practical-UVM's wb_dma bench lists bench/common before its own src/, and VCS's log shows
+        common/'s sequence library parsed, not src/'s)."""
+        for _ in range(3):  # a new choice may pull in files with ambiguous includes of their own
+            votes: dict[int, tuple[dict[str, Any], set[str]]] = {}
+            for root in self.scan.roots:
+                order = [posixpath.normpath(d) for d in root.incdirs]
+                closure = self.include_closure([s for s in root.sources if s in self.sv_files])
+                for f in closure:
+                    for inc, hits in self._ambiguous.get(f, ()):
+                        pick = next((h for d in order for h in hits if _under_incdir(h, d, inc["path"])), None)
+                        if pick is not None:
+                            votes.setdefault(id(inc), (inc, set()))[1].add(pick)
+            changed = False
+            for inc, picks in votes.values():
+                if len(picks) == 1 and inc["resolved"] != next(iter(picks)):
+                    inc["resolved"] = next(iter(picks))
+                    changed = True
+            if not changed:
+                return
+            self._link_includes()
 
     def include_preorder(self, direct: list[str], seen: set[str]) -> list[str]:
         """Files pulled in by ``direct`` includes, transitively, depth first in include order."""
@@ -186,6 +235,7 @@ class Assembler:
 
     # ------------------------------------------------------------------ compile units
     def units(self) -> list[CompileUnit]:
+        self._settle_ambiguous_includes()
         units: list[CompileUnit] = []
         for root in self.scan.roots:
             u = self._unit_from_root(root)
