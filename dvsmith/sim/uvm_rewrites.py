@@ -8,6 +8,12 @@
   statement ``seq.starting_phase = phase;`` becomes ``seq.set_starting_phase(phase);``. The value is the same
   on every simulator: 2017's accessors hold what the variable held. Nothing changes when the unit declares a
   variable of that name itself (``RewriteContext.declares_starting_phase``).
+- ``untyped_constructor_name``: ``function new(name = null);`` in a class (Practical-UVM's ``wb_env_cfg``,
+  seven copies): an argument with neither type nor direction is a 1-bit ``logic`` (IEEE 1800 13.5), so the
+  factory's ``create(string name)`` hands a string to a bit. VCS takes it; Verilator generates
+  ``(IData)(name)`` from a ``std::string``, which g++/clang++ reject. The argument was meant as the object's
+  name → ``function new(string name = "");`` (a ``null`` default becomes ``""``, a string literal stays). Only
+  the first argument of a constructor, named ``name``, with a ``null`` or string default.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from pyslang.parsing import TokenKind
 
-from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, nodes
+from dvsmith.sim.rewrites import SK, Edit, FileView, Rewrite, RewriteContext, elements, nodes
 
 _NAME = "starting_phase"
 
@@ -117,3 +123,38 @@ def _in_macro_arguments(view: FileView) -> list[Edit]:
                             f"{_NAME} -> get_starting_phase() in a macro argument (UVM 2017 has no starting_phase "
                             f"variable)"))  # fmt: skip
     return out
+
+
+class UntypedConstructorName(Rewrite):
+    name = "untyped_constructor_name"
+    summary = 'new(name = null) -> new(string name = "") (an untyped argument is 1-bit logic; names are strings)'
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return "new" in text and "name" in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.FunctionPrototype or n.portList is None:
+                continue
+            callee = n.name.right if n.name.kind == SK.ScopedName else n.name
+            if callee.kind != SK.ConstructorName:
+                continue
+            ports = elements(n.portList.ports)
+            if not ports or ports[0].kind != SK.FunctionPort:
+                continue
+            port = ports[0]
+            init = port.declarator.initializer
+            if (port.dataType is not None or str(port.direction).strip() or str(port.varKeyword).strip()
+                    or str(port.constKeyword).strip() or port.declarator.name.valueText != "name"
+                    or init is None or init.expr.kind not in (SK.NullLiteralExpression, SK.StringLiteralExpression)
+                    or port.declarator.dimensions):  # fmt: skip
+                continue
+            s, e = view.start(port.declarator), view.end(port.declarator)
+            if s is None or e is None:
+                continue
+            default = '""' if init.expr.kind == SK.NullLiteralExpression else view.src(init.expr)
+            new = f"string name = {default}"
+            out.append(Edit(s, e, new, view.line(s), f"new({view.src(port)}) -> new({new}) (an untyped argument is "
+                            f"a 1-bit logic; the factory passes the name as a string)"))  # fmt: skip
+        return out
