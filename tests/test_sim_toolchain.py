@@ -310,7 +310,7 @@ def test_build_command_follows_the_recipe(tmp_path: Path) -> None:
     repo, unit = _repo(tmp_path)
     unit = unit.model_copy(update={
         "top_modules": ["hvl_top", "hdl_top"],
-        "recipe": Recipe(source="make-dry-run", run_dir="tb/sub", timescale="1ns / 1ps"),
+        "recipe": Recipe(source="make-dry-run", run_dir="tb/sub", timescale="1ns / 1ps", tool="xrun"),
         "include_dirs_last": ["rtl"],
         "uvm_flavour": "1.2",
         "uvm_uses": [UvmUse(file="tb/pkg.sv", line=2, api="uvm_test_done", flavour="1.2", dropped=True)],
@@ -333,6 +333,11 @@ def test_build_command_follows_the_recipe(tmp_path: Path) -> None:
     cmd2, _, _ = adapter.build_command(CompileRequest(repo_root=repo, unit=plain, work_dir=tmp_path), tc)
     assert "+define+UVM_ENABLE_DEPRECATED_API" not in cmd2 and str(COMPAT_FILE) not in cmd2
     assert cmd2[cmd2.index("--top-module") + 1] == "hvl_top"
+    # a commercial flow: a case with no match warns there, so no case assertions; a Verilator flow keeps them
+    assert "--no-assert-case" in cmd and "--no-assert-case" in cmd2
+    own = unit.model_copy(update={"recipe": Recipe(source="make-dry-run", tool="verilator")})
+    assert "--no-assert-case" not in adapter.build_command(CompileRequest(repo_root=repo, unit=own, work_dir=tmp_path),
+                                                           tc)[0]  # fmt: skip
 
 
 def test_compile_log_starts_with_the_command() -> None:

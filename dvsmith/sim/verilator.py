@@ -34,6 +34,7 @@ from pathlib import Path
 import orjson
 
 from dvsmith import paths
+from dvsmith.analysis.buildsys import SIMULATORS
 from dvsmith.analysis.profile import CompileUnit
 from dvsmith.sim import hdl_backdoor, lexscan
 from dvsmith.sim.base import (
@@ -385,6 +386,10 @@ class VerilatorAdapter(SimulatorAdapter):
             cmd += [f"+1364-2001ext+{x.lstrip('.')}" for x in exts]
         if recipe is not None and recipe.timescale:
             cmd += ["--timescale", recipe.timescale.replace(" ", "")]
+        if recipe is not None and SIMULATORS.get(recipe.tool or "", "verilator") != "verilator":
+            # `// synopsys parallel_case` / `unique case` with no match: a fatal assertion in Verilator only;
+            # VCS, Questa and Xcelium warn at most (Practical-UVM's wb_dma DUT stopped every run)
+            cmd.append("--no-assert-case")
         if req.coverage:
             cmd += coverage_flags(req.coverage_fsm)
             cmd.append(str(self._coverage_config(tc)))
