@@ -1,21 +1,20 @@
 """Per-file facts + the build scan -> the classified profile content.
 
 The inheritance graph is walked across files (with bases outside the repo, like ``uvm_test``, as
-roots); includes are resolved relative to the including file, then to the build's ``+incdir+``
-folders, then by matching the path's tail in the repo; compile units and ``in_build`` follow the
-build's roots through the include graph.
+roots); includes are resolved by ``dvsmith.analysis.includes``; compile units and ``in_build`` follow
+the build's roots through the include graph.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvsmith.analysis.buildsys import BuildScan, PathIndex, Root, is_uvm_library_path
+from dvsmith.analysis.buildsys import BuildScan, PathIndex, Root
+from dvsmith.analysis.includes import IncludeGraph, nearest
 from dvsmith.analysis.profile import (
     ClassDecl,
     CompileUnit,
@@ -81,20 +80,6 @@ class Klass:
         return set(self.facts["methods"]) | {e["method"] for e in self.externs}
 
 
-def _under_incdir(hit: str, incdir: str, path: str) -> bool:
-    """``hit`` is what ``include "path"`` finds in folder ``incdir``."""
-    return hit == (posixpath.normpath(posixpath.join(incdir, path)) if incdir != "." else posixpath.normpath(path))
-
-
-def _nearest(cands: list[Any], file: str, key: Any = lambda c: c.file) -> Any:
-    def score(c: Any) -> tuple[int, int, str]:
-        other = key(c)
-        common = os.path.commonpath([other, file]) if "/" in file and "/" in other else ""
-        return (-(common.count("/") + 1) if common else 0, other.count("/"), other)
-
-    return sorted(cands, key=score)[0]
-
-
 class Assembler:
     def __init__(self, facts: dict[str, Facts], scan: BuildScan, index: PathIndex, has_build_files: bool) -> None:
         self.facts = facts
@@ -102,10 +87,8 @@ class Assembler:
         self.index = index
         self.has_build_files = has_build_files
         self.sv_files = set(facts)
-        self.diagnostics: list[Diagnostic] = []
-        self.includes_of: dict[str, list[str]] = {}
-        self.included_by: dict[str, set[str]] = {}
-        self._resolve_includes()
+        self.includes = IncludeGraph(facts, scan, index)
+        self.diagnostics: list[Diagnostic] = self.includes.diagnostics  # one list, in the order found
         self.pkg_files: dict[str, list[str]] = {}
         self.mod_files: dict[str, list[str]] = {}
         for f, fa in facts.items():
@@ -114,128 +97,23 @@ class Assembler:
             for m in fa["modules"]:
                 self.mod_files.setdefault(m["name"], []).append(f)
 
-    # ------------------------------------------------------------------ includes
-    def _resolve_includes(self) -> None:
-        incdirs = self.scan.incdirs
-        self._incdir_set = set(incdirs)
-        self._by_base: dict[str, list[str]] = {}
-        self._ambiguous: dict[str, list[tuple[dict[str, Any], list[str]]]] = {}  # file -> (include, hits)
-        for f in sorted(self.sv_files):
-            self._by_base.setdefault(posixpath.basename(f), []).append(f)
-        for f in sorted(self.facts):
-            here = posixpath.dirname(f) or "."
-            for inc in self.facts[f]["includes"]:
-                path = inc["path"]
-                hits = self._include_hits(path, here, incdirs)
-                found = self.resolve_include(path, here, incdirs, hits)
-                if found is None:
-                    if not is_uvm_library_path(path) and not posixpath.basename(path).startswith("uvm_"):
-                        self.diagnostics.append(
-                            Diagnostic(file=f, line=inc["line"], message=f"include not found: {path}")
-                        )
-                    continue
-                inc["resolved"] = found
-                if len(hits) > 1:
-                    self._ambiguous.setdefault(f, []).append((inc, hits))
-        self._link_includes()
+    @property
+    def includes_of(self) -> dict[str, list[str]]:
+        return self.includes.includes_of
 
-    def _link_includes(self) -> None:
-        self.includes_of = {}
-        self.included_by = {}
-        for f in sorted(self.facts):
-            out = [inc["resolved"] for inc in self.facts[f]["includes"] if "resolved" in inc]
-            for found in out:
-                self.included_by.setdefault(found, set()).add(f)
-            self.includes_of[f] = out
-
-    def _include_hits(self, path: str, here: str, incdirs: list[str]) -> list[str]:
-        """The files ``path`` may name from a file in ``here`` through one of ``incdirs`` (empty when the
-        including file's own folder holds it: that one is taken first)."""
-        cand = posixpath.normpath(posixpath.join(here, path)) if here != "." else posixpath.normpath(path)
-        if cand in self.sv_files:
-            return []
-        norm = posixpath.normpath(path)
-        hits: list[str] = []
-        if norm.startswith("../") or os.path.isabs(norm):
-            for d in incdirs:
-                c = posixpath.normpath(posixpath.join(d, path)) if d != "." else norm
-                if c in self.sv_files:
-                    hits.append(c)
-        else:
-            # files whose path ends with the include path, under one of the include folders
-            for f in self._by_base.get(posixpath.basename(norm), ()):
-                if f == norm:
-                    if "." in self._incdir_set:
-                        hits.append(f)
-                elif f.endswith("/" + norm) and f[: -len(norm) - 1] in self._incdir_set:
-                    hits.append(f)
-        return hits
-
-    def resolve_include(self, path: str, here: str, incdirs: list[str], hits: list[str] | None = None) -> str | None:
-        cand = posixpath.normpath(posixpath.join(here, path)) if here != "." else posixpath.normpath(path)
-        if cand in self.sv_files:
-            return cand
-        hits = self._include_hits(path, here, incdirs) if hits is None else hits
-        if hits:
-            return _nearest(hits, here + "/x", key=lambda c: c)
-        found = self.index.resolve(path, [here])
-        return found if found in self.sv_files else None
-
-    def _settle_ambiguous_includes(self) -> None:
-        """An include that several folders of the repo's ``+incdir+`` union can answer was taken from the
-        folder nearest the including file; the unit that compiles it searches its own ``+incdir+`` folders
-        in order, as its simulator does. When the units compiling a file agree on a different file, theirs
-        wins (Practical-UVM's wb_dma bench lists bench/common before its own src/, and VCS's log shows
-        common/'s sequence library parsed, not src/'s)."""
-        for _ in range(3):  # a new choice may pull in files with ambiguous includes of their own
-            votes: dict[int, tuple[dict[str, Any], set[str]]] = {}
-            for root in self.scan.roots:
-                order = [posixpath.normpath(d) for d in root.incdirs]
-                closure = self.include_closure([s for s in root.sources if s in self.sv_files])
-                for f in closure:
-                    for inc, hits in self._ambiguous.get(f, ()):
-                        pick = next((h for d in order for h in hits if _under_incdir(h, d, inc["path"])), None)
-                        if pick is not None:
-                            votes.setdefault(id(inc), (inc, set()))[1].add(pick)
-            changed = False
-            for inc, picks in votes.values():
-                if len(picks) == 1 and inc["resolved"] != next(iter(picks)):
-                    inc["resolved"] = next(iter(picks))
-                    changed = True
-            if not changed:
-                return
-            self._link_includes()
-
-    def include_preorder(self, direct: list[str], seen: set[str]) -> list[str]:
-        """Files pulled in by ``direct`` includes, transitively, depth first in include order."""
-        out: list[str] = []
-        stack = list(reversed(direct))
-        seen = set(seen)
-        while stack:
-            f = stack.pop()
-            if f in seen:
-                continue
-            seen.add(f)
-            out.append(f)
-            stack.extend(reversed(self.includes_of.get(f, [])))
-        return out
+    @property
+    def included_by(self) -> dict[str, set[str]]:
+        return self.includes.included_by
 
     def include_closure(self, roots: list[str]) -> list[str]:
-        seen: list[str] = []
-        seen_set: set[str] = set()
-        todo = deque(roots)
-        while todo:
-            f = todo.popleft()
-            if f in seen_set:
-                continue
-            seen_set.add(f)
-            seen.append(f)
-            todo.extend(self.includes_of.get(f, []))
-        return seen
+        return self.includes.closure(roots)
+
+    def include_preorder(self, direct: list[str], seen: set[str]) -> list[str]:
+        return self.includes.preorder(direct, seen)
 
     # ------------------------------------------------------------------ compile units
     def units(self) -> list[CompileUnit]:
-        self._settle_ambiguous_includes()
+        self.includes.settle_for_roots()
         units: list[CompileUnit] = []
         for root in self.scan.roots:
             u = self._unit_from_root(root)
@@ -328,7 +206,7 @@ class Assembler:
             if f not in self.included_by:
                 continue
             d = posixpath.dirname(f) or "."
-            if own_incdirs is not None and d in self._incdir_set and d not in own_incdirs:
+            if own_incdirs is not None and d in self.includes.incdir_set and d not in own_incdirs:
                 includers = sorted(g for g in self.included_by[f] if g in in_unit)
                 homes = {posixpath.dirname(g) or "." for g in includers}
                 if includers and not any(d == h or d.startswith(h + "/") or h == "." for h in homes):
@@ -357,11 +235,11 @@ class Assembler:
             for m in fa["modules"]:
                 for inst in m["instances"]:
                     if inst in self.mod_files:
-                        nxt.append(_nearest(self.mod_files[inst], f, key=lambda c: c))
+                        nxt.append(nearest(self.mod_files[inst], f, key=lambda c: c))
             pkgs = set(fa["imports"]) | {c["base_scope"] for c in fa["classes"] if c.get("base_scope")}
             for p in sorted(pkgs):
                 if p in self.pkg_files:
-                    nxt.append(_nearest(self.pkg_files[p], f, key=lambda c: c))
+                    nxt.append(nearest(self.pkg_files[p], f, key=lambda c: c))
             todo.extend(nxt)
         return out
 
@@ -466,7 +344,7 @@ class Assembler:
             in_unit = [c for c in cands if self.unit_of.get(c.file) == u]
             if in_unit:
                 cands = in_unit
-        return _nearest(cands, file)
+        return nearest(cands, file)
 
     def _chain(self, k: Klass) -> None:
         chain: list[str] = []
