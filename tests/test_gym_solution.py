@@ -116,3 +116,26 @@ def test_eval_rewrites_the_candidates_files_only(tmp_path: Path) -> None:
     assert rewrite_solution(gym, unit, RewriteSettings(enabled=False), {"tb/my_test.sv"}) == []
     assert rewrite_solution(gym, unit, RewriteSettings(disabled=["starting_phase_accessors"]), {"tb/my_test.sv"}) == []
     assert (gym / "tb" / "my_test.sv").read_text() == mine
+
+
+def test_a_rewrite_tripping_on_a_solution_leaves_it_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solution is hostile input: a rewrite that fails on it yields a warning, not a crash of eval."""
+    import asyncio
+
+    from dvsmith.analysis.profile import CompileUnit
+    from dvsmith.gym import evaluate
+    from dvsmith.gym.models import RewriteSettings
+
+    def boom(*args: object, **kwargs: object) -> list[object]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(evaluate, "rewrite_solution", boom)
+    ev = evaluate._Evaluator.__new__(evaluate._Evaluator)
+    ev.report = evaluate.BuildReport(dvsmith_version="x", profile="p", repo_root="/r", profile_fingerprint="f",
+                                     out_dir=str(tmp_path), created_at="now", rewrite_settings=RewriteSettings())
+    (tmp_path / "gym").mkdir()
+    unit = CompileUnit(name="u", sources=["a.sv"], files=["a.sv"])
+    records, warning = asyncio.run(ev._rewrite(tmp_path, unit, {"a.sv"}))
+    assert records == [] and warning.startswith("warning: the build's Verilator rewrites could not be made")
+    ev.report = ev.report.model_copy(update={"rewrite_settings": None})  # an older gym: nothing to do
+    assert asyncio.run(ev._rewrite(tmp_path, unit, {"a.sv"})) == ([], "")

@@ -310,14 +310,21 @@ class _Evaluator:
         await asyncio.to_thread(shutil.copytree, self.out_dir / "gym", work / "gym", symlinks=True)
         return work
 
-    async def _rewrite(self, work: Path, unit: CompileUnit, files: set[str]) -> list[dict[str, object]]:
-        """The build's Verilator rewrites on the solution's files (in the scratch gym), as made."""
+    async def _rewrite(self, work: Path, unit: CompileUnit, files: set[str]) -> tuple[list[dict[str, object]], str]:
+        """The build's Verilator rewrites on the solution's files (in the scratch gym), as made, and a
+        warning when they could not be made (the files are then compiled as written: nothing is written
+        until every rewrite has run)."""
         settings = self.report.rewrite_settings
         if settings is None or not files:  # a gym built before build.json recorded them: left as they are
-            return []
-        records = await asyncio.to_thread(rewrite_solution, work / "gym", gym_unit(unit, work / "gym"), settings,
-                                          files)  # fmt: skip
-        return [r.model_dump(mode="json") for r in records]
+            return [], ""
+        try:
+            records = await asyncio.to_thread(rewrite_solution, work / "gym", gym_unit(unit, work / "gym"),
+                                              settings, files)  # fmt: skip
+        except (ValueError, RuntimeError, OSError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            # the solution is hostile input: a rewrite that trips on it must not stop the grading
+            why = type(exc).__name__
+            return [], f"warning: the build's Verilator rewrites could not be made on the solution ({why})"
+        return [r.model_dump(mode="json") for r in records], ""
 
     async def _compile(self, work: Path, unit: CompileUnit) -> CompileResult:
         return await self.adapter.compile(
@@ -332,9 +339,11 @@ class _Evaluator:
         result.work_dir = str(work)
         files = _with_empty_files(task, mapped.files, work)
         restore_for_eval(work / "gym", task, files)
-        result.rewrites = await self._rewrite(work, unit, set(files))
+        result.rewrites, warning = await self._rewrite(work, unit, set(files))
         comp = await self._compile(work, unit)
         await self._grade(task, comp, work, result)
+        if warning:
+            result.reasons.append(warning)
         with contextlib.suppress(OSError):
             shutil.rmtree(work / "gym")  # keep the logs, drop the copied sources
         result.wall_s = round(time.perf_counter() - started, 3)
@@ -369,10 +378,11 @@ class _Evaluator:
             merged_files[rel].write_bytes(merged)
         comp: CompileResult | None = None
         rewrites: list[dict[str, object]] = []
+        warning = ""
         if ok:
             try:
                 restore_combined(work / "gym", tasks, merged_files, set(unit.files) | set(unit.sources))
-                rewrites = await self._rewrite(work, unit, set(merged_files))
+                rewrites, warning = await self._rewrite(work, unit, set(merged_files))
                 comp = await self._compile(work, unit)
             except CombineConflict:
                 comp = None
@@ -389,6 +399,8 @@ class _Evaluator:
                                 combined_with=sorted(t.id for t in tasks if t.id != task.id),
                                 rewrites=[r for r in rewrites if r["file"] in mine])  # fmt: skip
             await self._grade(task, comp, work / task.id, result)
+            if warning and mine & set(merged_files):
+                result.reasons.append(warning)
             result.wall_s = round(time.perf_counter() - started, 3)
             results[i] = result
             reporter(Event("task_advance", phase="eval", advance=1, data={"task_id": task.id}))
