@@ -185,6 +185,41 @@ def test_make_dry_run_environment_is_sanitized(tmp_path: Path, monkeypatch: pyte
     assert "sk-secret" not in text and makedry.FAKE_UVM_HOME in text
 
 
+
+@needs_make
+def test_a_flow_that_branches_on_uvm_home_is_taken_with_the_simulators_own_uvm(tmp_path: Path) -> None:
+    # the pattern of VCS course Makefiles: only the bundled-UVM branch defines what the code needs
+    (tmp_path / "run").mkdir()
+    (tmp_path / "tb.sv").write_text("module top; initial $display(`TOP_PATH); endmodule\n")
+    (tmp_path / "run" / "Makefile").write_text(
+        "ifdef VCS_HOME\n"
+        " ifndef UVM_HOME\n"
+        "  UVM = -ntb_opts uvm-1.2 +define+TOP_PATH=top.dut\n"
+        " else\n"
+        "  UVM = +incdir+$(UVM_HOME)/src $(UVM_HOME)/src/uvm_pkg.sv\n"
+        " endif\n"
+        "else\n"
+        " ERR = 1\n"
+        "endif\n"
+        "comp:\n"
+        "ifndef ERR\n"
+        "\tvcs -sverilog $(UVM) ../tb.sv\n"
+        "endif\n"
+    )
+    scan = scan_build(tmp_path, ["run/Makefile", "tb.sv"])
+    (root,) = scan.roots
+    assert root.recipe is not None and root.recipe.source == "make-dry-run"
+    assert root.recipe.origin.endswith("(UVM_HOME unset)")
+    assert root.defines == {"TOP_PATH": "top.dut"}
+    assert root.sources == ["tb.sv"]
+    # the other branch is the one taken when the bundled-UVM branch prints nothing
+    text = (tmp_path / "run" / "Makefile").read_text().replace("vcs -sverilog $(UVM)", "$(if $(UVM_HOME),vcs $(UVM))")
+    (tmp_path / "run" / "Makefile").write_text(text)
+    (root,) = scan_build(tmp_path, ["run/Makefile", "tb.sv"]).roots
+    assert root.recipe is not None and not root.recipe.origin.endswith("(UVM_HOME unset)")
+    assert "TOP_PATH" not in root.defines
+
+
 # ------------------------------------------------------------------------------------------- flavour
 def test_uvm_flavour_from_tokens_not_comments() -> None:
     text = (

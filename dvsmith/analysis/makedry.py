@@ -34,7 +34,15 @@ USER_VARS = {
     "UVM_ROOT": FAKE_UVM_HOME,
     "UVM_DIR": FAKE_UVM_HOME,
     "UVM_VERSION": "1.2",
+    # a simulator user's shell has its install folder set; flows check it before compiling (``ifdef VCS_HOME``)
+    "VCS_HOME": "/dvsmith/vcs_home",
+    "QUESTA_HOME": "/dvsmith/questa_home",
+    "MTI_HOME": "/dvsmith/questa_home",
+    "XCELIUM_HOME": "/dvsmith/xcelium_home",
 }
+#: the UVM variables; a flow that branches on them (``ifndef UVM_HOME``) is also asked without them
+UVM_VARS = ("UVM_HOME", "UVM_ROOT", "UVM_DIR")
+_UVM_HOME_BRANCH = re.compile(r"^\s*(?:ifdef|ifndef)\s+(?:UVM_HOME|UVM_ROOT|UVM_DIR)\s*$", re.M)
 DRY_RUN_TIMEOUT_S = 10.0
 MAX_TARGETS = 24
 #: target names worth asking for (plus the default goal and targets naming a known test)
@@ -92,13 +100,22 @@ def make_program() -> str | None:
     return shutil.which("make") or shutil.which("gmake")
 
 
-def sanitized_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """PATH/HOME/locale only, plus the variables a user of the flow sets (no secrets from ours)."""
+def sanitized_env(extra: dict[str, str] | None = None, *, unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """PATH/HOME/locale only, plus the variables a user of the flow sets (no secrets from ours), less
+    ``unset``."""
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
     env["HOME"] = "/nonexistent"
     env.update(USER_VARS)
     env.update(extra or {})
+    for name in unset:
+        env.pop(name, None)
     return env
+
+
+def branches_on_uvm_home(text: str) -> bool:
+    """Whether a Makefile picks its UVM by whether ``UVM_HOME`` is set (``ifndef UVM_HOME`` -> the
+    simulator's bundled UVM, e.g. VCS's ``-ntb_opts uvm-1.2``; else the user's tree)."""
+    return bool(_UVM_HOME_BRANCH.search(text))
 
 
 def rule_targets(text: str) -> list[str]:
@@ -131,8 +148,11 @@ def pick_targets(text: str, tests: set[str] | None = None) -> list[str]:
     return picked[: MAX_TARGETS + 1]
 
 
-def dry_run(repo: Path, makefile_rel: str, target: str, *, timeout_s: float = DRY_RUN_TIMEOUT_S) -> DryRun:
-    """``make -n`` one target; its simulator commands with the folder each runs in."""
+def dry_run(
+    repo: Path, makefile_rel: str, target: str, *, timeout_s: float = DRY_RUN_TIMEOUT_S, unset: tuple[str, ...] = ()
+) -> DryRun:
+    """``make -n`` one target; its simulator commands with the folder each runs in. ``unset``: user
+    variables left out of make's environment."""
     res = DryRun(makefile=makefile_rel, target=target)
     make = make_program()
     if make is None:
@@ -149,7 +169,7 @@ def dry_run(repo: Path, makefile_rel: str, target: str, *, timeout_s: float = DR
             text=True,
             errors="replace",
             timeout=timeout_s,
-            env=sanitized_env(),
+            env=sanitized_env(unset=unset),
             stdin=subprocess.DEVNULL,
             check=False,
             start_new_session=True,

@@ -30,6 +30,19 @@ from dvsmith.analysis.buildsys import (
 from dvsmith.analysis.profile import BuildInfo, Recipe
 
 
+def _dry_accs(scanner: Scanner, rel: str, run: makedry.DryRun) -> list[tuple[makedry.DryCommand, BuildFacts]]:
+    """What each simulator command of one dry run reads."""
+    accs: list[tuple[makedry.DryCommand, BuildFacts]] = []
+    for c in run.commands:
+        acc = BuildFacts()
+        if c.cwd:
+            scanner.tokens(c.words[1:], rel, 0, [c.cwd, "."], c.cwd, acc, {}, ())
+        if posixpath.basename(c.words[0]) in SIMULATORS:  # not ./simv: the tool that built it says
+            acc.sims.add(SIMULATORS[posixpath.basename(c.words[0])])
+        accs.append((c, acc))
+    return accs
+
+
 def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]]:
     """Roots of one Makefile as ``make -n`` prints them: [(run folder, what it compiles, recipe)].
 
@@ -45,22 +58,19 @@ def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]
     text = read_text(scanner.repo / rel)
     per_target: list[tuple[str, list[tuple[makedry.DryCommand, BuildFacts]]]] = []
     seen_outputs: set[tuple[str, ...]] = set()
+    both_uvms = makedry.branches_on_uvm_home(text)
+    bundled_uvm = False  # the recipe is the flow's branch for the simulator's own UVM
     for target in makedry.pick_targets(text):
         run = makedry.dry_run(scanner.shadow, rel, target)
-        if not run.ok and not run.commands:
-            continue
-        key = tuple(c.cwd + "\0" + c.text for c in run.commands)
+        accs = _dry_accs(scanner, rel, run)
+        if both_uvms:  # ``ifndef UVM_HOME``: the branch a user with only the simulator runs comes first
+            alt = _dry_accs(scanner, rel, makedry.dry_run(scanner.shadow, rel, target, unset=makedry.UVM_VARS))
+            if any(a.sources or a.filelists for _, a in alt):
+                accs, bundled_uvm = alt, True
+        key = tuple(c.cwd + "\0" + c.text for c, _ in accs)
         if not key or key in seen_outputs:
             continue
         seen_outputs.add(key)
-        accs: list[tuple[makedry.DryCommand, BuildFacts]] = []
-        for c in run.commands:
-            acc = BuildFacts()
-            if c.cwd:
-                scanner.tokens(c.words[1:], rel, 0, [c.cwd, "."], c.cwd, acc, {}, ())
-            if posixpath.basename(c.words[0]) in SIMULATORS:  # not ./simv: the tool that built it says
-                acc.sims.add(SIMULATORS[posixpath.basename(c.words[0])])
-            accs.append((c, acc))
         per_target.append((target or "(default)", accs))
     # compile commands grouped by what they read
     groups: dict[tuple, list[tuple[str, makedry.DryCommand, BuildFacts]]] = {}
@@ -102,7 +112,8 @@ def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]
             filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims),
             sv_all=first.sv_all, sv_exts=list(first.sv_exts),
         )
-        recipe = Recipe(origin=f"{rel}:{first_t}", source="make-dry-run", tool=first_c.words[0], run_dir=cwd,
+        origin = f"{rel}:{first_t}" + (" (UVM_HOME unset)" if bundled_uvm else "")
+        recipe = Recipe(origin=origin, source="make-dry-run", tool=first_c.words[0], run_dir=cwd,
                         verilog_exts=verilog_exts(first))
         base_targets = [t for t, _ in per_target if t in targets and test_of.get(t) is None and t not in regressions]
         runs: list[tuple[str, list[str]]] = []  # a regression target's run lines, each of one named test
