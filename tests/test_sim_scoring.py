@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dvsmith.gym.models import Acceptance, CoverageTarget
+from dvsmith.sim.acceptance import Acceptance, CoverageTarget
 from dvsmith.sim.coverage import CoverageSummary, MetricCount
 from dvsmith.sim.scoring import DEFAULT_WEIGHTS, derive_acceptance, score
 from dvsmith.sim.uvmlog import LogHealth, parse_uvm_log

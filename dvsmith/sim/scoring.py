@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dvsmith.gym.models import Acceptance, CoverageTarget
+from dvsmith.sim.acceptance import Acceptance, CoverageTarget
 from dvsmith.sim.coverage import CoverageSummary
 from dvsmith.sim.uvmlog import LogHealth
 

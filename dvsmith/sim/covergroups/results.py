@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from dvsmith.gym.models import Acceptance, CoverageTarget
+from dvsmith.sim.acceptance import Acceptance, CoverageTarget
 from dvsmith.sim.coverage import CoverageSummary, MetricCount
 from dvsmith.sim.covergroups.model import FcovResults, Unsupported
 from dvsmith.sim.covergroups.runtime import FORMAT
