@@ -489,15 +489,15 @@ def test_clang_cxx_failure_is_built_again_with_gxx(tmp_path: Path) -> None:
 ])  # fmt: skip
 def test_compile_slots(monkeypatch: pytest.MonkeyPatch, cores: int, mem_gb: float | None, env: str | None,
                        want: int) -> None:  # fmt: skip
-    from dvsmith.sim import verilator
+    from dvsmith.sim import compile_slots
 
-    monkeypatch.setattr(verilator.os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(verilator, "_mem_available_gb", lambda: mem_gb)
+    monkeypatch.setattr(compile_slots.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(compile_slots, "_mem_available_gb", lambda: mem_gb)
     if env is None:
         monkeypatch.delenv("DVSMITH_SIM_COMPILES", raising=False)
     else:
         monkeypatch.setenv("DVSMITH_SIM_COMPILES", env)
-    assert verilator.compile_slots() == want
+    assert compile_slots.compile_slots() == want
 
 
 def _uvm_dpi_tree(tc: Toolchain) -> None:

@@ -47,6 +47,7 @@ from dvsmith.sim.base import (
     register_adapter,
     run_process,
 )
+from dvsmith.sim.compile_slots import compile_slot, record_compile, watch_compile
 from dvsmith.sim.coverage import parse_coverage_dat
 from dvsmith.sim.covergroups.hook import lower_for_compile
 from dvsmith.sim.covergroups.model import Unsupported
@@ -79,111 +80,12 @@ _ERROR_RES = (
 )
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
-_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
-
-
-COMPILE_MEMORY_GB = 3.5  # what one Verilator compile of a UVM bench takes at its peak (measured ~3 GB)
-
-
-CORES_PER_COMPILE = 2  # below 2 cores per compile, compiles at once are slower than one after the other
-
-
-def compile_slots() -> int:
-    """How many compiles may run at once: ``$DVSMITH_SIM_COMPILES`` when set, else as many as the memory
-    and the cores allow (each one runs make with several jobs). Measured on 2 cores (scripts/bench_compile.py,
-    the smoke bench): gym + original at once took 207.7 s, one after the other 174.4 s; so two at once
-    need 4 cores."""
-    raw = os.environ.get("DVSMITH_SIM_COMPILES")
-    if raw:
-        try:
-            return max(1, int(raw))
-        except ValueError:
-            return 1
-    available_gb = _mem_available_gb()
-    if available_gb is None:
-        return 1
-    by_memory = 2 if available_gb >= 2 * COMPILE_MEMORY_GB + 1.0 else 1
-    by_cores = max(1, (os.cpu_count() or 1) // CORES_PER_COMPILE)
-    return min(by_memory, by_cores)
-
-
-def _mem_available_gb() -> float | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / (1024 * 1024)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _compile_slot() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    sem = _slots.get(loop)
-    if sem is None:
-        for old in [lp for lp in _slots if lp.is_closed()]:
-            del _slots[old]
-        sem = _slots[loop] = asyncio.Semaphore(compile_slots())
-    return sem
-
-
-async def _watch_compile(obj: Path, progress: StepCallback, every_s: float = 1.0) -> None:
-    """Report the step a running compile is at, read from its output folder: Verilator first writes the
-    C++ (``verilating``), then make builds the objects its ``*_classes.mk`` lists (``C++ n/m``), then links."""
-    last = ""
-    while True:
-        objects = _make_objects(obj)
-        if not objects:
-            text = "verilating"
-        else:
-            done = sum(1 for name in objects if (obj / f"{name}.o").is_file())
-            text = f"C++ {done}/{len(objects)} objects" if done < len(objects) else "linking"
-        if text != last:
-            progress(text)
-            last = text
-        await asyncio.sleep(every_s)
-
-
-def _make_objects(obj: Path) -> list[str]:
-    """The object files Verilator's generated make include lists (empty until it is written)."""
-    try:
-        mk = next(obj.glob("*_classes.mk"))
-        text = mk.read_text(errors="replace")
-    except (StopIteration, OSError):
-        return []
-    names: list[str] = []
-    in_list = False
-    for line in text.splitlines():
-        if line.startswith("VM_") and line.rstrip().endswith("+= \\"):
-            in_list = True
-            continue
-        if in_list:
-            item = line.strip().rstrip("\\").strip()
-            if not item:
-                in_list = False
-                continue
-            names.append(item)
-    return names
-
-
 def _built_with_probe(binary: Path) -> bool:
     meta = binary.parent / "meta.json"
     try:
         return bool(orjson.loads(meta.read_bytes()).get("probe"))
     except (OSError, orjson.JSONDecodeError, AttributeError):
         return False
-
-
-def record_compile(key: str, unit: str, seconds: float, ok: bool) -> None:
-    """Append one JSON line per real (not cached) compile to ``$DVSMITH_COMPILE_LOG`` when it is set:
-    how a CI run or a benchmark counts its compiles across processes."""
-    target = os.environ.get("DVSMITH_COMPILE_LOG")
-    if not target:
-        return
-    line = orjson.dumps({"key": key, "unit": unit, "seconds": round(seconds, 3), "ok": ok, "pid": os.getpid()})
-    with contextlib.suppress(OSError), open(target, "ab") as fh:  # one write of one line: O_APPEND keeps it whole
-        fh.write(line + b"\n")
 
 
 def _walk_includes(folder: Path) -> Iterator[Path]:
@@ -548,7 +450,7 @@ class VerilatorAdapter(SimulatorAdapter):
         hit = self._cached(entry, log, start, key, cmd, top) if req.use_cache else None
         if hit is not None:
             return hit
-        async with _compile_slot():
+        async with compile_slot():
             cache_root.mkdir(parents=True, exist_ok=True)
             lock_fd = os.open(cache_root / f".{key}.lock", os.O_CREAT | os.O_RDWR, 0o644)
             try:
@@ -607,7 +509,7 @@ class VerilatorAdapter(SimulatorAdapter):
             obj = tmp / "obj_dir"
             full = [*cmd, "--Mdir", str(obj), "-o", BINARY_NAME]
             self.compiles += 1
-            watcher = asyncio.create_task(_watch_compile(obj, progress)) if progress is not None else None
+            watcher = asyncio.create_task(watch_compile(obj, progress)) if progress is not None else None
             try:
                 outcome = await run_process(full, cwd=req.work_dir, env=tc.env(), stdout_path=log)
             finally:
