@@ -335,9 +335,10 @@ def test_build_command_follows_the_recipe(tmp_path: Path) -> None:
     assert cmd2[cmd2.index("--top-module") + 1] == "hvl_top"
     # a commercial flow: a case with no match warns there, so no case assertions; a Verilator flow keeps them
     assert "--no-assert-case" in cmd and "--no-assert-case" in cmd2
+    assert "-Wno-BLKANDNBLK" in cmd and "-Wno-BLKANDNBLK" in cmd2  # a RAL backdoor's blocking write
     own = unit.model_copy(update={"recipe": Recipe(source="make-dry-run", tool="verilator")})
-    assert "--no-assert-case" not in adapter.build_command(CompileRequest(repo_root=repo, unit=own, work_dir=tmp_path),
-                                                           tc)[0]  # fmt: skip
+    own_cmd = adapter.build_command(CompileRequest(repo_root=repo, unit=own, work_dir=tmp_path), tc)[0]
+    assert "--no-assert-case" not in own_cmd and "-Wno-BLKANDNBLK" not in own_cmd
 
 
 def test_compile_log_starts_with_the_command() -> None:

@@ -292,6 +292,10 @@ class VerilatorAdapter(SimulatorAdapter):
             # `// synopsys parallel_case` / `unique case` with no match: a fatal assertion in Verilator only;
             # VCS, Questa and Xcelium warn at most (Practical-UVM's wb_dma DUT stopped every run)
             cmd.append("--no-assert-case")
+            # a blocking write from class code to a variable the DUT assigns non-blocking (a RAL backdoor's
+            # `top.dut.reg = v`): accepted by VCS/Questa/Xcelium, "Unsupported" in Verilator, which then
+            # simulates the writes in the order they run (Practical-UVM's registers_example stopped here)
+            cmd.append("-Wno-BLKANDNBLK")
         if req.coverage:
             cmd += coverage_flags(req.coverage_fsm)
             cmd.append(str(self._coverage_config(tc)))
