@@ -542,6 +542,28 @@ def test_duplicate_declaration_is_dropped_as_vcs_does() -> None:
     assert _rewrite(kept) == (kept, [])  # a port's net/variable part, an initial value: left alone
 
 
+def test_empty_config_scope_becomes_every_scope_in_uvm_1x_files_only() -> None:
+    text = (
+        b"module tb;\n"
+        b'  initial uvm_config_db#(virtual bus_if)::set(null, "", "vif", bus);\n'
+        b'  initial uvm_config_db #(int)::set(uvm_root::get(), "", "n", 1);\n'
+        b'  initial uvm_config_db#(int)::set(this, "", "own", 1);\n'  # this: its own full name, no glob
+        b'  initial uvm_config_db#(int)::set(null, "env.*", "x", 1);\n'
+        b'  initial uvm_resource_db#(int)::set("", "r", 1);\n'
+        b"endmodule\n"
+    )
+    rewrites = enabled_rewrites(None)
+    ctx = gather_context({"tb.sv": text})
+    assert rewrite_text(text, "tb.sv", ctx, rewrites)[1] == []  # a 2017 unit: "" means the top there too
+    ctx.uvm_1x_files = {"tb.sv"}
+    new, records = rewrite_text(text, "tb.sv", ctx, rewrites)
+    assert [(r.name, r.line) for r in records] == [("empty_config_scope", 2), ("empty_config_scope", 3)]
+    lines = new.decode().splitlines()
+    assert lines[1] == '  initial uvm_config_db#(virtual bus_if)::set(null, "*", "vif", bus);'
+    assert lines[2] == '  initial uvm_config_db #(int)::set(uvm_root::get(), "*", "n", 1);'
+    assert lines[3:6] == text.decode().splitlines()[3:6]
+
+
 def test_untyped_constructor_name_becomes_a_string() -> None:
     src = ("class cfg extends uvm_object;\n  function new(name = null) ;\n    super.new(name);\n  endfunction\n"
            "  extern function new(name = \"x\");\nendclass\nfunction cfg::new(name = \"a\"); endfunction\n")

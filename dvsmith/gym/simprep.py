@@ -55,7 +55,8 @@ def rewrite_units(
         return {}, []
     compat, plain = _file_groups(units)
     present = [f for f in plain if (root / f).is_file()]
-    changed, records = rewrite_files(root, present, disabled=settings.disabled)
+    uvm_1x = {f for u in units if u.uvm_flavour != "2017" for f in (*u.files, *u.sources)}
+    changed, records = rewrite_files(root, present, disabled=settings.disabled, uvm_1x_files=uvm_1x)
     if compat:
         ch2, rec2 = rewrite_files(
             root, [f for f in compat if (root / f).is_file()], disabled=settings.disabled, uvm_compat=True

@@ -96,6 +96,8 @@ class RewriteContext:
     unpacked_structs: set[str] = field(default_factory=set)
     param_defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, param) -> default
     uvm_compat: bool = False
+    # files of UVM 1.1/1.2 units (compiled against 2017: what the code meant under 1.x is kept)
+    uvm_1x_files: set[str] = field(default_factory=set)
     module_names: dict[str, set[str]] = field(default_factory=dict)  # module/interface -> names it declares
     guards: dict[str, list[str]] = field(default_factory=dict)  # include-guard macro -> files it guards
     virtual_ifaces: set[str] = field(default_factory=set)  # interfaces named in a `virtual` type
@@ -361,9 +363,15 @@ def rewrite_text(
 
 
 def rewrite_files(
-    root: Path, files: list[str], *, disabled: list[str] | None = None, uvm_compat: bool = False
+    root: Path,
+    files: list[str],
+    *,
+    disabled: list[str] | None = None,
+    uvm_compat: bool = False,
+    uvm_1x_files: set[str] | None = None,
 ) -> tuple[dict[str, bytes], list[RewriteRecord]]:
-    """New contents of the files that change (repo-relative -> bytes) and every change made."""
+    """New contents of the files that change (repo-relative -> bytes) and every change made.
+    ``uvm_1x_files``: which of them are code of a UVM 1.1/1.2 unit (all when ``uvm_compat``)."""
     data: dict[str, bytes] = {}
     for rel in files:
         p = root / rel
@@ -372,6 +380,7 @@ def rewrite_files(
                 continue
             data[rel] = p.read_bytes()
     ctx = gather_context(data, uvm_compat=uvm_compat)
+    ctx.uvm_1x_files = set(data) if uvm_compat else set(uvm_1x_files or ()) & set(data)
     rewrites = enabled_rewrites(disabled)
     changed: dict[str, bytes] = {}
     records: list[RewriteRecord] = []

@@ -14,6 +14,13 @@
   ``(IData)(name)`` from a ``std::string``, which g++/clang++ reject. The argument was meant as the object's
   name → ``function new(string name = "");`` (a ``null`` default becomes ``""``, a string literal stays). Only
   the first argument of a constructor, named ``name``, with a ``null`` or string default.
+- ``empty_config_scope``: in a UVM 1.x unit, ``uvm_config_db#(T)::set(null, "", "f", v)`` (the top context, no
+  instance name: Practical-UVM's ``*_tb_mod`` modules hand every agent its virtual interface this way).
+  UVM 1.1/1.2 turned the empty glob into an empty regular expression, which matches every scope, so each
+  component's ``get`` found it. 2017 turns it into ``/^$/``, which only the empty scope matches, when UVM's
+  DPI is compiled in (its pure-SV matcher still matches all). A unit built with the DPI (it reads plusargs)
+  then failed with "No virtual interface specified". ``""`` → ``"*"`` keeps what 1.x meant on both builds. Only
+  a context of ``null``, ``uvm_root::get()`` or ``uvm_top``, and only in files of UVM 1.x units.
 """
 
 from __future__ import annotations
@@ -157,4 +164,38 @@ class UntypedConstructorName(Rewrite):
             new = f"string name = {default}"
             out.append(Edit(s, e, new, view.line(s), f"new({view.src(port)}) -> new({new}) (an untyped argument is "
                             f"a 1-bit logic; the factory passes the name as a string)"))  # fmt: skip
+        return out
+
+
+_TOP_CONTEXTS = frozenset({"null", "uvm_root::get()", "uvm_top", "uvm_root::get ()"})
+
+
+class EmptyConfigScope(Rewrite):
+    name = "empty_config_scope"
+    summary = 'UVM 1.x uvm_config_db::set(null, "", ...) -> set(null, "*", ...) (1.x matched every scope; 2017 none)'
+
+    def wants(self, text: str, ctx: RewriteContext) -> bool:
+        return bool(ctx.uvm_1x_files) and "uvm_config_db" in text and '""' in text
+
+    def edits(self, view: FileView, ctx: RewriteContext) -> list[Edit]:
+        if view.rel not in ctx.uvm_1x_files:
+            return []
+        out: list[Edit] = []
+        for n in nodes(view.tree.root):
+            if n.kind != SK.InvocationExpression or n.arguments is None or n.left.kind != SK.ScopedName:
+                continue
+            callee = n.left
+            if str(callee.right).strip() != "set" or str(callee.left).split("#")[0].strip() != "uvm_config_db":
+                continue
+            args = elements(n.arguments.parameters)
+            if len(args) != 4 or any(a.kind != SK.OrderedArgument for a in args[:2]):
+                continue
+            if " ".join(str(args[0]).split()) not in _TOP_CONTEXTS or str(args[1]).strip() != '""':
+                continue
+            s, e = view.start(args[1]), view.end(args[1])
+            if s is None or e is None:
+                continue
+            what = (f'uvm_config_db::set({str(args[0]).strip()}, "", ...) -> set(..., "*", ...) (UVM 1.x matched '
+                    f"an empty scope everywhere; 2017 only at the top)")
+            out.append(Edit(s, e, '"*"', view.line(s), what))
         return out
