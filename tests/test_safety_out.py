@@ -173,6 +173,17 @@ def test_2_a_previous_build_is_replaced_but_not_one_holding_user_files(repo: Pat
     assert ok.returncode == 0 and orjson.loads(ok.stdout)["out_replaced"] == "empty"
 
 
+def test_2_a_previous_build_with_coverage_points_is_replaced(repo: Path, tmp_path: Path) -> None:
+    # a simulated build also writes OUT/coverage/<unit>.points.json: still a build of ours
+    out = tmp_path / "out"
+    assert dvsmith("build", "--out", str(out), "--provider", "offline").returncode == 0
+    (out / "coverage").mkdir()
+    (out / "coverage" / "unit.points.json").write_text("{}\n")
+    again = dvsmith("build", "--out", str(out), "--provider", "offline", "--json")
+    assert again.returncode == 0, again.stderr
+    assert orjson.loads(again.stdout)["out_replaced"] == "build" and not (out / "coverage").exists()
+
+
 def test_2_a_fake_build_json_does_not_make_a_folder_replaceable(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "looks_like_a_build"
     out.mkdir()

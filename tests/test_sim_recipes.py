@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from dvsmith.gym.outdir import is_previous_build
 from dvsmith.gym.writer import tree_digest
 from tests.simkit import cli
 
@@ -70,6 +71,8 @@ def test_make_subdir_uvm12_builds_all_valid(get: Any) -> None:
     phase = {(x["file"], x["line"]) for x in r["rewrites"] if x["name"] == "starting_phase_accessors"}
     assert phase == {("tb/seq/alu_seqs.sv", 24), ("tb/seq/alu_seqs.sv", 25), ("tb/tests/sub_count_test.sv", 17)}
     assert r["rewrite_settings"] == {"enabled": True, "disabled": []}
+    # everything a simulated build writes (coverage/ included) marks it as ours: the next build may replace it
+    assert (b.out / "coverage").is_dir() and is_previous_build(b.out)
     sb = (b.out / "gym" / "tb" / "env" / "alu_scoreboard.sv").read_text()
     assert "static local bit [7:0] m_alu_log [int unsigned];" in sb and "`uvm_object_utils(alu_log)" in sb
     assert "ok = q.randomize() with { k > 6; };" in sb and "if (8'ha5 !== 8'ha5)" in sb

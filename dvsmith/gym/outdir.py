@@ -25,7 +25,9 @@ from dvsmith import paths
 from dvsmith.errors import UserInputError
 
 #: what a build writes at the top of OUT; a previous build holds nothing else
-BUILD_ENTRIES = frozenset({"gym", "tasks", "oracle", "logs", "build.json", "gym_manifest.json", "metrics.prom"})
+BUILD_ENTRIES = frozenset(
+    {"gym", "tasks", "oracle", "logs", "coverage", "build.json", "gym_manifest.json", "metrics.prom"}
+)
 Replaces = Literal["absent", "empty", "build", "forced"]
 
 
