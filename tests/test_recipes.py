@@ -731,6 +731,12 @@ def test_tcl_script_globs_and_consecutive_vlog_calls_make_one_unit(tmp_path: Pat
     scan = scan_build(repo, [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()])
     (root,) = [r for r in scan.roots if r.origin.startswith("scripts/compile.tcl")]
     assert root.sources == ["tb/ifs/a_if.sv", "tb/ifs/b_if.sv", "tb/test_pkg.sv", "rtl/dut.v", "tb/top.sv"]
+    # read statically, the script still says which simulator it is for (Verilator's flags for such flows)
+    assert root.recipe is not None and root.recipe.source == "static" and root.recipe.tool == "vlog"
+    (repo / "scripts" / "compile.tcl").write_text("vlog repo/tb/top.sv\nverilator --binary repo/tb/top.sv\n")
+    scan = scan_build(repo, [str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()])
+    tools = {r.recipe.tool for r in scan.roots if r.recipe is not None and r.origin.startswith("scripts/")}
+    assert tools == {None}  # two simulators: unknown, as before
 
 
 def test_rewrites_read_comma_separated_lists() -> None:

@@ -237,6 +237,12 @@ def _cut_comment(line: str, comment: str) -> str:
     return line
 
 
+def static_tool(acc: BuildFacts) -> str | None:
+    """The simulator a statically read build line runs: its command word when the lines name one simulator
+    only (``vlog``/``vsim`` are both Questa), else None (unknown)."""
+    return acc.tools[0] if len(acc.sims) == 1 and acc.tools else None
+
+
 def read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8", errors="replace")
@@ -253,6 +259,7 @@ class BuildFacts:
     tops: list[str] = field(default_factory=list)
     test_select: str | None = None
     sims: set[str] = field(default_factory=set)
+    tools: list[str] = field(default_factory=list)  # simulator command words, in the order they appear
     timescale: str | None = None
     plusargs: list[str] = field(default_factory=list)  # run-time plusargs (not tool options)
     test_name: str | None = None  # a literal +UVM_TESTNAME=<name>
@@ -273,6 +280,7 @@ def _merge(into: BuildFacts, acc: BuildFacts) -> None:
     into.tops += [t for t in acc.tops if t not in into.tops]
     into.plusargs += [p for p in acc.plusargs if p not in into.plusargs]
     into.sims |= acc.sims
+    into.tools += [t for t in acc.tools if t not in into.tools]
     into.timescale = into.timescale or acc.timescale
     into.sv_all = into.sv_all or acc.sv_all
     into.sv_exts += [e for e in acc.sv_exts if e not in into.sv_exts]
@@ -373,6 +381,8 @@ class Scanner:
             base_word = posixpath.basename(tok)
             if base_word in SIMULATORS:
                 acc.sims.add(SIMULATORS[base_word])
+                if base_word not in acc.tools:
+                    acc.tools.append(base_word)
             if low in ("-f", "-file", "-filelist", "-F", "--file") or tok in ("-f", "-F"):
                 if nxt is not None:
                     i += 1

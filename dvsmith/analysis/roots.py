@@ -25,6 +25,7 @@ from dvsmith.analysis.buildsys import (
     per_test_plusargs,
     read_text,
     run_plusargs,
+    static_tool,
     verilog_exts,
 )
 from dvsmith.analysis.profile import BuildInfo, Recipe
@@ -241,6 +242,8 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
             m.tops += [t for t in acc.tops if t not in m.tops]
             for t, plus in acc.test_plusargs.items():
                 m.test_plusargs.setdefault(t, plus)
+            m.sims |= acc.sims
+            m.tools += [t for t in acc.tools if t not in m.tools]
     out_roots: list[Root] = []
     names: set[str] = set()
     for origin, cwd, acc in merged.values():
@@ -270,6 +273,7 @@ def scan_build(repo: Path, files: list[str]) -> BuildScan:
                 or Recipe(
                     origin=origin,
                     source="filelist" if origin.endswith(FILELIST_EXTS) else "static",
+                    tool=static_tool(acc),
                     run_dir=cwd,
                     timescale=acc.timescale,
                     plusargs=list(acc.plusargs),
