@@ -133,7 +133,7 @@ def _cache_file(repo: Path) -> Path:
     return paths.parse_cache_dir() / f"repo-{key}.json"
 
 
-SCAN_CACHE_FORMAT = 2  # bump when the build scan's results change (globs, merged vlog calls)
+SCAN_CACHE_FORMAT = 3  # bump when the build scan's results change (3: simulator homes, UVM_HOME branches, tool)
 
 
 def _scan_build_cached(repo: Path, entries: list[_Entry], *, use_cache: bool, write_cache: bool) -> BuildScan:
