@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pyslang import syntax
 
 from dvsmith.ai.context import lex_features
-from dvsmith.analysis.parse import name_of, scan_body
 from dvsmith.analysis.profile import ClassDecl, ComponentInfo, Profile, Span
 from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER
+from dvsmith.analysis.walker import name_of, scan_body
 from dvsmith.gym.spec import (
     ClassToWrite,
     ConfigSet,

@@ -15,8 +15,8 @@ from typing import Any
 import pyslang
 from pyslang import parsing, syntax
 
-from dvsmith.analysis.parse import name_of
 from dvsmith.analysis.uvm_macros import DO_ON_MARKER, PRELUDE
+from dvsmith.analysis.walker import name_of
 
 SK = syntax.SyntaxKind
 
