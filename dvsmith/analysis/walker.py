@@ -73,7 +73,7 @@ def _param_names(params: Any) -> list[str]:
     return out
 
 
-def _creation_type(expr: Any) -> str | None:
+def creation_type(expr: Any) -> str | None:
     """``X::type_id::create(...)`` / ``X::type_id::get()`` / ``X::get_type()`` -> ``X``."""
     if expr is None or expr.kind != SK.InvocationExpression:
         return None
@@ -95,7 +95,7 @@ def _receiver(node: Any) -> tuple[str | None, str | None]:
         return None, None
     k = node.kind
     if k == SK.InvocationExpression:
-        return None, _creation_type(node)
+        return None, creation_type(node)
     if k == SK.IdentifierName:
         return node.identifier.valueText, None
     if k == SK.IdentifierSelectName:
@@ -109,7 +109,8 @@ def _receiver(node: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _args(inv: Any) -> list[Any]:
+def call_args(inv: Any) -> list[Any]:
+    """The argument expressions of an invocation, unwrapped from property/sequence wrappers."""
     al = inv.arguments
     if al is None:
         return []
@@ -147,12 +148,12 @@ def scan_body(body: Any, method: str, starts: list[dict], locals_: dict[str, str
                         locals_[d.name.valueText] = t
                         init = d.initializer
                         if init is not None:
-                            ct = _creation_type(_unwrap(init.expr))
+                            ct = creation_type(_unwrap(init.expr))
                             if ct:
                                 assigns[d.name.valueText] = ct
         elif k in _ASSIGN_KINDS:
             var, _ = _receiver(n.left)
-            ct = _creation_type(n.right)
+            ct = creation_type(n.right)
             if var and ct:
                 assigns[var] = ct
         elif k == SK.InvocationExpression:
@@ -167,7 +168,7 @@ def _invocation(n: Any, method: str, starts: list[dict]) -> None:
     if lk == SK.IdentifierName:
         fn = left.identifier.valueText
         if fn in (DO_MARKER, DO_ON_MARKER):
-            args = _args(n)
+            args = call_args(n)
             if args:
                 var, typ = _receiver(args[0])
                 sqr = _text(args[1]) if fn == DO_ON_MARKER and len(args) > 1 and args[1] is not None else ""
@@ -182,18 +183,18 @@ def _invocation(n: Any, method: str, starts: list[dict]) -> None:
             var, typ = _receiver(recv)
             if var == "this" or (var is None and typ is None):
                 return
-            args = _args(n)
+            args = call_args(n)
             sqr = _text(args[0]) if args and args[0] is not None else ""
             starts.append({"var": var, "type": typ, "sqr": sqr, "how": "start", "method": method})
         elif last == "set" and lk == SK.ScopedName and "uvm_config_db" in _text(left.left):
-            args = _args(n)
+            args = call_args(n)
             key = args[2] if len(args) >= 4 else None
             if (
                 key is not None
                 and key.kind == SK.StringLiteralExpression
                 and key.literal.valueText.strip('"') == "default_sequence"
             ):
-                typ = _creation_type(args[3])
+                typ = creation_type(args[3])
                 var = None if typ else _receiver(args[3])[0]
                 if typ or var:
                     starts.append({"var": var, "type": typ, "sqr": "", "how": "default_sequence", "method": method})

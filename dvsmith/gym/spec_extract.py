@@ -16,7 +16,7 @@ from pyslang import syntax
 from dvsmith.ai.context import lex_features
 from dvsmith.analysis.profile import ClassDecl, ComponentInfo, Profile, Span
 from dvsmith.analysis.uvm_macros import DO_MARKER, DO_ON_MARKER
-from dvsmith.analysis.walker import name_of, scan_body
+from dvsmith.analysis.walker import call_args, name_of, scan_body
 from dvsmith.gym.spec import (
     ClassToWrite,
     ConfigSet,
@@ -33,7 +33,6 @@ from dvsmith.gym.spec import (
 from dvsmith.gym.spec_syntax import (
     REPORT_MARKER,
     SK,
-    call_args,
     dotted,
     dotted_text,
     first_literal,

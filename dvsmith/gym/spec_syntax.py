@@ -16,7 +16,7 @@ import pyslang
 from pyslang import parsing, syntax
 
 from dvsmith.analysis.uvm_macros import DO_ON_MARKER, PRELUDE
-from dvsmith.analysis.walker import name_of
+from dvsmith.analysis.walker import creation_type
 
 SK = syntax.SyntaxKind
 
@@ -90,20 +90,6 @@ def string_literal(node: Any) -> str | None:
     return None
 
 
-def call_args(inv: Any) -> list[Any]:
-    al = inv.arguments
-    if al is None:
-        return []
-    out = []
-    for a in al.parameters:
-        if isinstance(a, syntax.SyntaxNode):
-            expr = getattr(a, "expr", None)
-            while expr is not None and expr.kind in (SK.SimplePropertyExpr, SK.SimpleSequenceExpr):
-                expr = expr.expr
-            out.append(expr)
-    return out
-
-
 def dotted(node: Any) -> list[str]:
     """``a.b.c`` (a ScopedName or MemberAccess chain) -> ["a", "b", "c"]; [] when not a plain chain."""
     if node is None:
@@ -127,24 +113,9 @@ def dotted(node: Any) -> list[str]:
     return []
 
 
-def _creation_type(expr: Any) -> str | None:
-    if expr is None or expr.kind != SK.InvocationExpression:
-        return None
-    left = expr.left
-    if left.kind != SK.ScopedName or left.separator.valueText != "::":
-        return None
-    last = name_of(left.right)
-    inner = left.left
-    if last in ("create", "get") and inner.kind == SK.ScopedName and name_of(inner.right) == "type_id":
-        return name_of(inner.left)
-    if last == "get_type":
-        return name_of(inner)
-    return None
-
-
 def type_arg(expr: Any) -> str:
     """A factory-override argument: ``X::get_type()`` -> X, ``"X"`` -> X, else its text."""
-    return _creation_type(expr) or (string_literal(expr) or "").strip() or node_text(expr)
+    return creation_type(expr) or (string_literal(expr) or "").strip() or node_text(expr)
 
 
 
