@@ -60,14 +60,17 @@ def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]
     per_target: list[tuple[str, list[tuple[makedry.DryCommand, BuildFacts]]]] = []
     seen_outputs: set[tuple[str, ...]] = set()
     both_uvms = makedry.branches_on_uvm_home(text)
-    bundled_uvm = False  # the recipe is the flow's branch for the simulator's own UVM
+    bundled: set[str] = set()  # targets taken in the flow's branch for the simulator's own UVM
     for target in makedry.pick_targets(text):
-        run = makedry.dry_run(scanner.shadow, rel, target)
-        accs = _dry_accs(scanner, rel, run)
+        accs: list[tuple[makedry.DryCommand, BuildFacts]] = []
         if both_uvms:  # ``ifndef UVM_HOME``: the branch a user with only the simulator runs comes first
-            alt = _dry_accs(scanner, rel, makedry.dry_run(scanner.shadow, rel, target, unset=makedry.UVM_VARS))
-            if any(a.sources or a.filelists for _, a in alt):
-                accs, bundled_uvm = alt, True
+            accs = _dry_accs(scanner, rel, makedry.dry_run(scanner.shadow, rel, target, unset=makedry.UVM_VARS))
+            if any(a.sources or a.filelists for _, a in accs):
+                bundled.add(target or "(default)")
+            else:
+                accs = []
+        if not accs:
+            accs = _dry_accs(scanner, rel, makedry.dry_run(scanner.shadow, rel, target))
         key = tuple(c.cwd + "\0" + c.text for c, _ in accs)
         if not key or key in seen_outputs:
             continue
@@ -113,7 +116,7 @@ def dry_roots(scanner: Scanner, rel: str) -> list[tuple[str, BuildFacts, Recipe]
             filelists=list(first.filelists), sources=list(first.sources), defines=common, sims=set(first.sims),
             sv_all=first.sv_all, sv_exts=list(first.sv_exts),
         )
-        origin = f"{rel}:{first_t}" + (" (UVM_HOME unset)" if bundled_uvm else "")
+        origin = f"{rel}:{first_t}" + (" (UVM_HOME unset)" if first_t in bundled else "")
         recipe = Recipe(origin=origin, source="make-dry-run", tool=first_c.words[0], run_dir=cwd,
                         verilog_exts=verilog_exts(first))
         base_targets = [t for t, _ in per_target if t in targets and test_of.get(t) is None and t not in regressions]
